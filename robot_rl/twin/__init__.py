@@ -1,1 +1,1 @@
-"""robot_rl.twin."""
+"""robot_rl.twin: the MuJoCo digital twin of the cell (scene, impedance loop, tasks)."""

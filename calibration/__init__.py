@@ -1,0 +1,1 @@
+"""Stored calibration results of each cell (installed as ``robot_rl.cells``)."""

@@ -1,0 +1,196 @@
+"""Gymnasium env over the twin cell: a 10 Hz policy on top of the 1 kHz impedance loop.
+
+Action and observation layouts are specified in ``docs/interfaces.md``. Every action passes
+through the safety filter; the filter's interpolated setpoints drive the impedance law.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from robot_rl.control.safety import SafetyConfig, SafetyFilter
+from robot_rl.twin.assets import sim_dir
+from robot_rl.twin.cell import GRIPPER_MAX_OPENING_M, CellConfig, TwinCell
+from robot_rl.twin.tasks import Task, TaskConfig, make_task
+
+PROPRIO_DIM = 20  # tcp_pos 3, tcp_quat 4, linvel 3, angvel 3, gripper opening 1, wrench 6
+ACTION_DIM = 7
+ACTION_TOLERANCE = 1e-6
+
+
+@dataclass
+class EnvConfig:
+    """Everything that defines a twin env instance."""
+
+    # Registered task name (robot_rl.twin.tasks.TASKS).
+    task: str = "pick_cube"
+    # "pixels": proprioception + camera images; "state": proprioception + privileged object state.
+    obs: Literal["state", "pixels"] = "pixels"
+    # Twin cell (cameras, image size, calibration, impedance gains).
+    cell: CellConfig = field(default_factory=CellConfig)
+    # Task settings; None = the task's own defaults.
+    task_cfg: TaskConfig | None = None
+    # Policy rate (Hz); the impedance loop always runs at the physics rate (1 kHz).
+    control_hz: float = 10.0
+    # Safety filter limits; the workspace box is taken from the cell calibration.
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+
+
+class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
+    """A twin task as a gymnasium env. ``terminated`` only on success, ``truncated`` only at
+    the time limit. ``step`` never blocks on anything but the simulation itself."""
+
+    metadata = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, cfg: EnvConfig | None = None, **overrides: Any) -> None:
+        cfg = replace(cfg or EnvConfig(), **overrides)
+        if cfg.obs not in ("state", "pixels"):
+            raise ValueError(f"obs must be 'state' or 'pixels', got {cfg.obs!r}")
+        self.cfg = cfg
+        self.task: Task = make_task(cfg.task, cfg.task_cfg)
+        cell_cfg = cfg.cell if cfg.obs == "pixels" else replace(cfg.cell, cameras=())
+        self.cell = TwinCell(sim_dir() / self.task.scene, cell_cfg)
+        cal = self.cell.calibration
+        self.safety_cfg = replace(
+            cfg.safety,
+            workspace_low_m=cal.workspace_low_m,
+            workspace_high_m=cal.workspace_high_m,
+            interpolation_period_s=1.0 / cfg.control_hz,
+        )
+        self.filter = SafetyFilter(self.safety_cfg)
+        self.ticks_per_step = round(1.0 / (cfg.control_hz * self.cell.dt))
+        self._tick_offsets = np.arange(self.ticks_per_step) * self.cell.dt
+        self._rot_mask = np.array(self.task.cfg.rot_axes, dtype=float)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (ACTION_DIM,), np.float32)
+        self.observation_space = self._make_obs_space()
+        self._rng = np.random.default_rng()
+        self.steps = 0
+        self.last_report: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------------- spaces
+    def _make_obs_space(self) -> gym.spaces.Dict:
+        state_dim = PROPRIO_DIM
+        if self.cfg.obs == "state":
+            state_dim += self.task.object_state(self.cell).shape[0]
+        spaces: dict[str, gym.Space[Any]] = {
+            "state": gym.spaces.Box(-np.inf, np.inf, (state_dim,), np.float32)
+        }
+        if self.cfg.obs == "pixels":
+            h, w = self.cfg.cell.image_size
+            spaces["images"] = gym.spaces.Dict(
+                {
+                    name: gym.spaces.Box(0, 255, (h, w, 3), np.uint8)
+                    for name in self.cfg.cell.cameras
+                }
+            )
+        return gym.spaces.Dict(spaces)
+
+    # ------------------------------------------------------------------------- gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        self.cell.data.time = 0.0
+        self.task.reset(self.cell, self._rng)
+        self.filter.reset(self.cell.tcp_pose(), self.cell.data.time)
+        self.steps = 0
+        return self._observe(), self._info(False, None)
+
+    def step(
+        self, action: np.ndarray
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        cell = self.cell
+        now = cell.data.time
+        measured = cell.tcp_pose()
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        problem = validate_action(a)
+        if problem:
+            # A bad action is never clipped into a motion: the goal stays where it is (the
+            # watchdog takes over if bad actions persist) and the reason is reported.
+            report = {"accepted": False, "reason": problem}
+        else:
+            dpos = a[:3] * self.task.cfg.action_scale_pos_m
+            drot = a[3:6] * self.task.cfg.action_scale_rot_rad * self._rot_mask
+            res = self.filter.command(dpos, drot, now, measured, stamp_s=now)
+            report = {"accepted": res.accepted, "reason": res.reason}
+            cell.set_gripper((a[6] + 1.0) * 0.5 * GRIPPER_MAX_OPENING_M)
+        self.last_report = report
+        self._advance(now)
+        self.steps += 1
+        success = self.task.success(cell)
+        reward = self.task.reward(cell, success)
+        terminated = success
+        truncated = (not terminated) and self.steps >= self.task.cfg.episode_steps
+        return self._observe(), reward, terminated, truncated, self._info(success, report)
+
+    def _advance(self, now: float) -> None:
+        """Run one policy period of the impedance loop on the filter's setpoints."""
+        times = now + self._tick_offsets
+        if self.filter.watchdog_tripped or times[-1] - self.filter.last_command_s > (
+            self.safety_cfg.watchdog_timeout_s
+        ):
+            # The watchdog may trip inside this period: ask the filter tick by tick.
+            self.cell.run(self.ticks_per_step, self.filter.setpoint)
+            return
+        pos, quat = self.filter.track(times)
+        self.cell.run_track(pos, quat, self.safety_cfg.max_target_error_pos_m)
+
+    def render(self) -> np.ndarray:  # type: ignore[override]
+        """Side-by-side RGB of all cameras (for videos); needs ``obs="pixels"``."""
+        if not self.cfg.cell.cameras or self.cfg.obs != "pixels":
+            raise RuntimeError("render() needs obs='pixels' with at least one camera")
+        return np.concatenate([self.cell.render(c) for c in self.cfg.cell.cameras], axis=1)
+
+    def close(self) -> None:
+        self.cell.close()
+
+    # ------------------------------------------------------------------------- helpers
+    def proprioception(self) -> np.ndarray:
+        cell = self.cell
+        pose = cell.tcp_pose()
+        return np.concatenate(
+            [
+                pose.pos,
+                pose.quat,
+                cell.tcp_velocity(),
+                [cell.gripper_opening()],
+                cell.external_wrench(),
+            ]
+        ).astype(np.float32)
+
+    def _observe(self) -> dict[str, Any]:
+        state = self.proprioception()
+        if self.cfg.obs == "state":
+            state = np.concatenate([state, self.task.object_state(self.cell)])
+            return {"state": state}
+        images = {name: self.cell.render(name) for name in self.cfg.cell.cameras}
+        return {"state": state, "images": images}
+
+    def _info(self, success: bool, report: dict[str, Any] | None) -> dict[str, Any]:
+        return {
+            "success": success,
+            "safety": report or {"accepted": True, "reason": "reset"},
+            "t_sim_s": self.cell.data.time,
+            "privileged": self.task.privileged(self.cell),
+        }
+
+    def expert(self) -> Any:
+        """A fresh scripted expert for this env's task (privileged; twin only)."""
+        return self.task.make_expert()
+
+
+def validate_action(a: np.ndarray) -> str:
+    """'' if ``a`` is a valid action, else the reason it is rejected."""
+    if a.shape != (ACTION_DIM,):
+        return f"rejected: action must have {ACTION_DIM} entries, got shape {a.shape}"
+    if not np.all(np.isfinite(a)):
+        return "rejected: non-finite action"
+    if np.any(np.abs(a) > 1.0 + ACTION_TOLERANCE):
+        return f"rejected: action outside [-1, 1] (max |a| = {np.max(np.abs(a)):.3g})"
+    return ""

@@ -1,0 +1,263 @@
+"""The twin cell: a MuJoCo scene with the arm under a 1 kHz Cartesian impedance loop.
+
+``TwinCell`` plays the part of the robot driver, its real-time controller and the physical
+world. It knows nothing about tasks or policies: it takes a target pose per tick (from the
+safety filter) and a gripper opening, and it reports what a real cell's sensors would.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+from robot_rl.calibration.frames import optical_to_mujoco_quat
+from robot_rl.control.impedance import ImpedanceConfig, ImpedanceLaw
+from robot_rl.control.safety import Pose
+from robot_rl.twin.assets import CellCalibration, load_calibration
+
+ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
+# A comfortable "gripper down over the table" posture, also the nullspace posture.
+HOME_Q = np.array([0.0, 0.2, 0.0, -2.2, 0.0, 2.4, 0.785398])
+GRIPPER_MAX_OPENING_M = 0.08
+
+# Per-tick target provider: (time s, measured TCP pose) -> target TCP pose.
+SetpointFn = Callable[[float, Pose], Pose]
+
+
+@dataclass
+class CellConfig:
+    """How the twin cell is built."""
+
+    # Calibration YAML (camera poses/intrinsics, workspace); None = the packaged default cell.
+    calibration: str | None = None
+    # Rendered image size (height, width) in pixels; the calibrated intrinsics are rescaled.
+    image_size: tuple[int, int] = (128, 128)
+    # Cameras to build from the calibration file.
+    cameras: tuple[str, ...] = ("front", "wrist")
+    # Impedance gains and limits of the 1 kHz law.
+    impedance: ImpedanceConfig = field(default_factory=ImpedanceConfig)
+    # Refresh the nullspace pseudo-inverse every N ticks (1 = every tick, like the robot's
+    # controller); 10 keeps the posture term within the Python loop's budget.
+    nullspace_refresh_ticks: int = 10
+
+
+class TwinCell:
+    """MuJoCo model + data + impedance loop for one scene file (a task's MJCF)."""
+
+    def __init__(self, scene_xml: str | Path, cfg: CellConfig | None = None) -> None:
+        self.cfg = cfg if cfg is not None else CellConfig()
+        if self.cfg.impedance.use_gravity_compensation:
+            raise ValueError(
+                "the twin arm compensates gravity in firmware (like a Franka); "
+                "ImpedanceConfig.use_gravity_compensation=True would count gravity twice"
+            )
+        self.calibration: CellCalibration = load_calibration(self.cfg.calibration)
+        spec = mujoco.MjSpec.from_file(str(scene_xml))
+        self._add_cameras(spec)
+        self.model = spec.compile()
+        self.data = mujoco.MjData(self.model)
+        m = self.model
+        self.dt = float(m.opt.timestep)
+        self.arm_qpos_adr = np.array([m.joint(j).qposadr[0] for j in ARM_JOINTS])
+        self.arm_dof_adr = np.array([m.joint(j).dofadr[0] for j in ARM_JOINTS])
+        if not np.array_equal(self.arm_dof_adr, np.arange(7)):
+            raise ValueError("the arm's joints must be the first 7 dofs of the scene")
+        self.tcp_site = m.site("tcp").id
+        self.gripper_actuator = m.actuator("gripper").id
+        self.arm_actuators = np.array([m.actuator(j).id for j in ARM_JOINTS])
+        self.opening_sensor = m.sensor("gripper_opening").adr[0]
+        tau_limit = m.actuator_ctrlrange[self.arm_actuators, 1].copy()
+        self.law = ImpedanceLaw(
+            self.cfg.impedance, tau_limit, HOME_Q, self.cfg.nullspace_refresh_ticks
+        )
+        self._jac = np.zeros((6, m.nv))
+        self._jac_arm = self._jac[:, :7]
+        self._quat = np.zeros(4)
+        self._qerr = np.zeros(4)
+        self._qconj = np.zeros(4)
+        self._error = np.zeros(6)
+        self._renderer: mujoco.Renderer | None = None
+        self.camera_ids = {name: m.camera(name).id for name in self.cfg.cameras}
+        self.ticks = 0
+
+    # ----------------------------------------------------------------------------- building
+    def _add_cameras(self, spec: mujoco.MjSpec) -> None:
+        for name in self.cfg.cameras:
+            if name not in self.calibration.cameras:
+                raise ValueError(
+                    f"camera {name!r} not in calibration {self.calibration.source} "
+                    f"(has {sorted(self.calibration.cameras)})"
+                )
+            cal = self.calibration.cameras[name]
+            parent = spec.worldbody if cal.parent == "world" else spec.body(cal.parent)
+            if parent is None:
+                raise ValueError(f"camera {name!r}: parent body {cal.parent!r} not in the scene")
+            cam = parent.add_camera()
+            cam.name = name
+            cam.pos = cal.pos_m
+            cam.quat = optical_to_mujoco_quat(cal.quat_wxyz)
+            # Full pinhole intrinsics at the native resolution. Rendering at another size
+            # rescales x and y independently, exactly like resizing the real image.
+            cam.resolution = [cal.width, cal.height]
+            cam.sensor_size = [cal.width * 1e-6, cal.height * 1e-6]  # 1 um "pixels"
+            cam.focal_pixel = [cal.fx, cal.fy]
+            cam.principal_pixel = [cal.cx - cal.width / 2.0, cal.cy - cal.height / 2.0]
+
+    # ----------------------------------------------------------------------------- state
+    def tcp_pose(self) -> Pose:
+        """Measured TCP pose in the base frame."""
+        d = self.data
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, d.site_xmat[self.tcp_site])
+        return Pose(d.site_xpos[self.tcp_site].copy(), quat)
+
+    def tcp_velocity(self) -> np.ndarray:
+        """(6,) TCP linear (m/s) and angular (rad/s) velocity in the base frame."""
+        mujoco.mj_jacSite(self.model, self.data, self._jac[:3], self._jac[3:], self.tcp_site)
+        return self._jac @ self.data.qvel
+
+    def gripper_opening(self) -> float:
+        """Measured distance between the finger pads (m)."""
+        return float(self.data.sensordata[self.opening_sensor])
+
+    def external_wrench(self) -> np.ndarray:
+        """(6,) estimate of the wrench the environment applies at the TCP (N, Nm; base frame).
+
+        Like a Franka's estimate, it comes from joint-space residual torques (here the
+        constraint forces on the arm's joints) mapped through the Jacobian pseudo-inverse."""
+        mujoco.mj_jacSite(self.model, self.data, self._jac[:3], self._jac[3:], self.tcp_site)
+        jac = self._jac[:, :7]
+        tau_ext = self.data.qfrc_constraint[:7]
+        return np.linalg.lstsq(jac.T, tau_ext, rcond=1e-3)[0]
+
+    def arm_q(self) -> np.ndarray:
+        return self.data.qpos[self.arm_qpos_adr].copy()
+
+    # ----------------------------------------------------------------------------- control
+    def set_gripper(self, opening_m: float) -> None:
+        """Command the gripper opening (m); non-blocking, clipped to [0, 0.08]."""
+        if not np.isfinite(opening_m):
+            raise ValueError(f"gripper opening must be finite, got {opening_m}")
+        self.data.ctrl[self.gripper_actuator] = min(max(opening_m, 0.0), GRIPPER_MAX_OPENING_M)
+
+    def run(self, n_ticks: int, setpoint: SetpointFn) -> None:
+        """Advance ``n_ticks`` physics/controller ticks (1 kHz), asking ``setpoint`` each tick
+        with the sim time and the measured TCP pose (general path: watchdog, tests)."""
+        d, site = self.data, self.tcp_site
+        for _ in range(n_ticks):
+            mujoco.mj_step1(self.model, d)
+            mujoco.mju_mat2Quat(self._quat, d.site_xmat[site])
+            target = setpoint(d.time, Pose(d.site_xpos[site].copy(), self._quat.copy()))
+            self._control_and_step2(target.pos, target.quat)
+        self.ticks += n_ticks
+
+    def run_track(self, pos: np.ndarray, quat: np.ndarray, max_error_pos_m: float) -> None:
+        """Advance ``len(pos)`` ticks following precomputed per-tick targets (fast path).
+
+        ``pos`` (N, 3) and ``quat`` (N, 4) are the safety filter's interpolated setpoints for
+        the coming ticks. As the filter does per tick, the translational target is re-capped to
+        ``max_error_pos_m`` from the measured TCP, so nothing winds up in contact."""
+        d, site = self.data, self.tcp_site
+        capped = np.empty(3)
+        for k in range(pos.shape[0]):
+            mujoco.mj_step1(self.model, d)
+            mujoco.mju_mat2Quat(self._quat, d.site_xmat[site])
+            np.subtract(pos[k], d.site_xpos[site], out=capped)
+            dist = math.sqrt(capped @ capped)
+            if dist > max_error_pos_m:
+                capped *= max_error_pos_m / dist
+            capped += d.site_xpos[site]
+            self._control_and_step2(capped, quat[k])
+        self.ticks += pos.shape[0]
+
+    def _control_and_step2(self, target_pos: np.ndarray, target_quat: np.ndarray) -> None:
+        """Impedance law for the current (post-``mj_step1``) state, then finish the step.
+        Expects ``self._quat`` to hold the measured TCP orientation."""
+        m, d, err, jac = self.model, self.data, self._error, self._jac
+        site = self.tcp_site
+        np.subtract(target_pos, d.site_xpos[site], out=err[:3])
+        mujoco.mju_negQuat(self._qconj, self._quat)
+        mujoco.mju_mulQuat(self._qerr, target_quat, self._qconj)
+        if self._qerr[0] < 0.0:  # q and -q: take the short way round
+            self._qerr *= -1.0
+        mujoco.mju_quat2Vel(err[3:], self._qerr, 1.0)
+        mujoco.mj_jacSite(m, d, jac[:3], jac[3:], site)
+        gravity = d.qfrc_gravcomp[:7]
+        d.ctrl[:7] = self.law.torque(
+            err, self._jac_arm, d.qpos[:7], d.qvel[:7], gravity, d.qfrc_bias[:7] - gravity
+        )
+        mujoco.mj_step2(m, d)
+
+    # ----------------------------------------------------------------------------- reset
+    def solve_ik(self, target: Pose, q_init: np.ndarray | None = None, iters: int = 200) -> np.ndarray:
+        """Arm joint angles putting the TCP at ``target`` (damped least squares, joint limits
+        respected). Raises ``RuntimeError`` if the pose is not reached within 1 mm / 0.01 rad."""
+        m = self.model
+        d = mujoco.MjData(m)
+        d.qpos[:] = self.data.qpos
+        q = np.array(HOME_Q if q_init is None else q_init, dtype=float)
+        lo, hi = m.jnt_range[:7, 0], m.jnt_range[:7, 1]
+        jac = np.zeros((6, m.nv))
+        quat, qerr, qconj, rv = np.zeros(4), np.zeros(4), np.zeros(4), np.zeros(3)
+        e = np.zeros(6)
+        for _ in range(iters):
+            d.qpos[self.arm_qpos_adr] = q
+            mujoco.mj_kinematics(m, d)
+            mujoco.mj_comPos(m, d)
+            mujoco.mju_mat2Quat(quat, d.site_xmat[self.tcp_site])
+            e[:3] = target.pos - d.site_xpos[self.tcp_site]
+            mujoco.mju_negQuat(qconj, quat)
+            mujoco.mju_mulQuat(qerr, target.quat, qconj)
+            mujoco.mju_quat2Vel(rv, qerr if qerr[0] >= 0 else -qerr, 1.0)
+            e[3:] = rv
+            if np.linalg.norm(e[:3]) < 1e-4 and np.linalg.norm(e[3:]) < 1e-3:
+                return q
+            mujoco.mj_jacSite(m, d, jac[:3], jac[3:], self.tcp_site)
+            j = jac[:, :7]
+            dq = j.T @ np.linalg.solve(j @ j.T + 1e-4 * np.eye(6), e)
+            # Pull gently towards the home posture in the nullspace to stay away from limits.
+            null = np.eye(7) - np.linalg.pinv(j) @ j
+            dq += null @ (0.1 * (HOME_Q - q))
+            q = np.clip(q + dq, lo + 1e-3, hi - 1e-3)
+        if np.linalg.norm(e[:3]) > 1e-3 or np.linalg.norm(e[3:]) > 1e-2:
+            raise RuntimeError(f"IK did not converge for {target} (residual {e})")
+        return q
+
+    def reset_arm(self, q: np.ndarray, gripper_opening_m: float) -> None:
+        """Teleport the arm to ``q`` at rest (twin only) and reset the law's torque history."""
+        d = self.data
+        d.qpos[self.arm_qpos_adr] = q
+        d.qvel[:] = 0.0
+        d.qacc[:] = 0.0
+        d.ctrl[:] = 0.0
+        half = min(max(gripper_opening_m, 0.0), GRIPPER_MAX_OPENING_M) / 2.0
+        for name in ("finger_left", "finger_right"):
+            d.qpos[self.model.joint(name).qposadr[0]] = half
+        self.set_gripper(gripper_opening_m)
+        mujoco.mj_forward(self.model, d)
+        # Start the rate limiter from the torque that holds the arm still (the bias forces).
+        self.law.reset(d.qfrc_bias[:7] - d.qfrc_gravcomp[:7])
+
+    # ----------------------------------------------------------------------------- render
+    def render(self, camera: str) -> np.ndarray:
+        """uint8 (H, W, 3) RGB image from ``camera`` at the configured size."""
+        if self._renderer is None:
+            h, w = self.cfg.image_size
+            self._renderer = mujoco.Renderer(self.model, height=h, width=w)
+            opt = self._renderer.scene.flags
+            # Shadows/reflections/skybox cost ~8x on llvmpipe for little information.
+            opt[mujoco.mjtRndFlag.mjRND_SHADOW] = False
+            opt[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
+            opt[mujoco.mjtRndFlag.mjRND_SKYBOX] = False
+        self._renderer.update_scene(self.data, camera=self.camera_ids[camera])
+        return self._renderer.render()
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

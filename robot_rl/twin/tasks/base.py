@@ -1,0 +1,163 @@
+"""What every twin task provides: scene, randomised reset, success, reward, expert."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from robot_rl.control.safety import Pose
+from robot_rl.twin.cell import GRIPPER_MAX_OPENING_M, TwinCell
+
+# TCP pointing straight down (rotation of pi about the base x axis).
+DOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])
+
+
+@dataclass
+class TaskConfig:
+    """Per-task episode, action and randomisation settings."""
+
+    # Episode length in 10 Hz policy steps; the time limit truncates, it never terminates.
+    episode_steps: int = 100
+    # Translation (m) per step at |action| = 1.
+    action_scale_pos_m: float = 0.02
+    # Rotation (rad) per step at |action| = 1.
+    action_scale_rot_rad: float = 0.1
+    # Which base-frame rotation axes the policy may use (others are ignored).
+    rot_axes: tuple[bool, bool, bool] = (False, False, False)
+    # Nominal TCP start position (m, base frame) and uniform noise half-widths around it.
+    start_pos_m: tuple[float, float, float] = (0.5, 0.0, 0.22)
+    start_noise_m: tuple[float, float, float] = (0.04, 0.04, 0.03)
+    # Uniform start yaw noise half-width (rad) about the base z axis.
+    start_yaw_noise_rad: float = 0.0
+    # Add the dense shaping term to the sparse success reward.
+    dense_reward: bool = False
+
+
+def yaw_quat(yaw: float) -> np.ndarray:
+    """Quaternion of a rotation by ``yaw`` about the base z axis."""
+    return np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])
+
+
+def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.zeros(4)
+    mujoco.mju_mulQuat(out, np.asarray(a, float), np.asarray(b, float))
+    return out
+
+
+def tcp_yaw(cell: TwinCell) -> float:
+    """Heading of the TCP x axis in the base xy plane (rad)."""
+    mat = cell.data.site_xmat[cell.tcp_site].reshape(3, 3)
+    return math.atan2(mat[1, 0], mat[0, 0])
+
+
+def wrap_angle(a: float) -> float:
+    return (a + math.pi) % (2 * math.pi) - math.pi
+
+
+class Expert(ABC):
+    """Scripted policy with privileged state; returns actions in [-1, 1]^7."""
+
+    def reset(self) -> None:  # noqa: B027 - optional hook
+        """Clear the phase machine at the start of an episode."""
+
+    @abstractmethod
+    def act(self, cell: TwinCell) -> np.ndarray: ...
+
+
+def move_action(
+    task: Task, cell: TwinCell, target_pos: np.ndarray, gripper: float, yaw_error: float = 0.0,
+    gain: float = 1.0,
+) -> np.ndarray:
+    """Proportional action bringing the TCP to ``target_pos`` (and turning by ``yaw_error``)."""
+    a = np.zeros(7)
+    tcp = cell.data.site_xpos[cell.tcp_site]
+    a[:3] = gain * (target_pos - tcp) / task.cfg.action_scale_pos_m
+    a[5] = yaw_error / task.cfg.action_scale_rot_rad
+    a[6] = gripper
+    return np.clip(a, -1.0, 1.0)
+
+
+class Task(ABC):
+    """A twin task. Subclasses set ``name``/``scene`` and implement the abstract methods."""
+
+    name: str = ""
+    scene: str = ""  # MJCF file relative to sim/
+
+    def __init__(self, cfg: TaskConfig | None = None) -> None:
+        self.cfg = cfg if cfg is not None else self.default_config()
+
+    @classmethod
+    def default_config(cls) -> TaskConfig:
+        return TaskConfig()
+
+    # -- reset --------------------------------------------------------------------------
+    def reset(self, cell: TwinCell, rng: np.random.Generator) -> None:
+        """Randomise objects and the arm's start pose (seeded by ``rng``)."""
+        self.place_objects(cell, rng)
+        lo = np.array(self.cfg.start_pos_m) - self.cfg.start_noise_m
+        hi = np.array(self.cfg.start_pos_m) + self.cfg.start_noise_m
+        yaw = rng.uniform(-1.0, 1.0) * self.cfg.start_yaw_noise_rad
+        start = Pose(rng.uniform(lo, hi), quat_mul(yaw_quat(yaw), DOWN_QUAT))
+        cell.reset_arm(cell.solve_ik(start), self.start_gripper_opening_m())
+        self.after_arm_reset(cell, rng)
+
+    def start_gripper_opening_m(self) -> float:
+        return GRIPPER_MAX_OPENING_M
+
+    @abstractmethod
+    def place_objects(self, cell: TwinCell, rng: np.random.Generator) -> None: ...
+
+    def after_arm_reset(self, cell: TwinCell, rng: np.random.Generator) -> None:  # noqa: B027
+        """Hook for tasks that start with an object in hand."""
+
+    # -- evaluation ---------------------------------------------------------------------
+    @abstractmethod
+    def success(self, cell: TwinCell) -> bool: ...
+
+    @abstractmethod
+    def shaping(self, cell: TwinCell) -> float:
+        """Dense shaping term in [-1, 0] (0 = at the goal)."""
+
+    def reward(self, cell: TwinCell, success: bool) -> float:
+        """Sparse 1 on success, plus the dense shaping term when enabled."""
+        r = 1.0 if success else 0.0
+        if self.cfg.dense_reward:
+            r += 0.1 * self.shaping(cell)
+        return r
+
+    @abstractmethod
+    def object_state(self, cell: TwinCell) -> np.ndarray:
+        """Privileged object state appended to the state observation in ``obs="state"``."""
+
+    def privileged(self, cell: TwinCell) -> dict[str, Any]:
+        """Task state for debugging and for the scripted expert."""
+        return {"object_state": self.object_state(cell)}
+
+    @abstractmethod
+    def make_expert(self) -> Expert: ...
+
+
+def free_body_pose(cell: TwinCell, joint: str) -> tuple[np.ndarray, np.ndarray]:
+    adr = cell.model.joint(joint).qposadr[0]
+    q = cell.data.qpos
+    return q[adr : adr + 3].copy(), q[adr + 3 : adr + 7].copy()
+
+
+def set_free_body_pose(cell: TwinCell, joint: str, pos: np.ndarray, quat: np.ndarray) -> None:
+    m, d = cell.model, cell.data
+    adr = m.joint(joint).qposadr[0]
+    d.qpos[adr : adr + 3] = pos
+    d.qpos[adr + 3 : adr + 7] = quat
+    dof = m.joint(joint).dofadr[0]
+    d.qvel[dof : dof + 6] = 0.0
+
+
+def body_yaw(quat: np.ndarray) -> float:
+    mat = np.zeros(9)
+    mujoco.mju_quat2Mat(mat, quat)
+    return math.atan2(mat[3], mat[0])

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up robot_rl on a fresh Debian/Ubuntu machine (idempotent):
+#  - system libraries: EGL/Mesa for headless MuJoCo rendering, libusb for RealSense;
+#  - a virtual environment in .venv with torch pinned first, then robot_rl and its dev tools.
+# TORCH_SPEC overrides the torch requirement (default torch==2.13.0: on the project's CPU
+# machines this picks a local CPU wheel instead of gigabytes of CUDA packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+missing=()
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libusb-1.0-0; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+"$PY" -m venv --help >/dev/null 2>&1 || missing+=("python3-venv")
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "setup: installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
+.venv/bin/python -m pip install -q -e ".[dev]"
+echo "setup: done ($(.venv/bin/python -c 'import robot_rl, mujoco, torch; print("mujoco", mujoco.__version__, "torch", torch.__version__)'))"
