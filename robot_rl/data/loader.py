@@ -1,0 +1,59 @@
+"""Fill a replay buffer from an episode store (the demo buffer at learner start)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from robot_rl.agents.replay import ReplayBuffer
+from robot_rl.data.episodes import Episode, EpisodeStore
+
+
+def intervention_runs(intervened: np.ndarray) -> list[tuple[int, int]]:
+    """Maximal [start, stop) step ranges where ``intervened`` is True."""
+    padded = np.concatenate([[False], intervened.astype(bool), [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def add_episode_steps(buffer: ReplayBuffer, ep: Episode, start: int, stop: int) -> int:
+    """Add steps [start, stop) of ``ep`` as one segment; returns transitions added."""
+    frames = slice(start, stop + 1)  # the step at stop - 1 keeps its next observation
+    steps = slice(start, stop)
+    buffer.add_segment(
+        states=ep.state[frames],
+        images={c: ep.images[c][frames] for c in buffer.spec.cameras},
+        actions=ep.action[steps],
+        rewards=ep.reward[steps],
+        terminated=ep.terminated[steps],
+        truncated=ep.truncated[steps],
+        intervened=ep.intervened[steps],
+    )
+    return stop - start
+
+
+def fill_replay(
+    store: EpisodeStore,
+    buffer: ReplayBuffer,
+    episodes: Iterable[int] | None = None,
+    only_intervened: bool = False,
+) -> int:
+    """Copy committed episodes into ``buffer``; returns the number of transitions added.
+
+    ``only_intervened`` keeps just the human-controlled stretches (HIL-SERL demo routing);
+    each stretch ends with its true next observation and still bootstraps.
+    """
+    spec = store.spec
+    if spec.action_dim != buffer.action_dim or spec.state_dim != buffer.spec.state_dim:
+        raise ValueError("store and buffer disagree on state/action sizes")
+    missing = set(buffer.spec.cameras) - set(spec.cameras)
+    if missing or (buffer.spec.cameras and spec.image_shape != buffer.spec.image_shape):
+        raise ValueError(f"store lacks cameras {sorted(missing)} or has another image shape")
+    added = 0
+    for i in range(len(store)) if episodes is None else episodes:
+        ep = store.episode(i)
+        runs = intervention_runs(ep.intervened) if only_intervened else [(0, ep.num_steps)]
+        for start, stop in runs:
+            added += add_episode_steps(buffer, ep, start, stop)
+    return added
