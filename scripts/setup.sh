@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Set up robot_rl on a fresh Debian/Ubuntu machine (idempotent):
-#  - system libraries: EGL/Mesa for headless MuJoCo rendering, libusb for RealSense;
-#  - a virtual environment in .venv with torch pinned first, then robot_rl and its dev tools.
+#  - system libraries: EGL/Mesa for headless MuJoCo rendering, libusb for RealSense, hidapi
+#    for the SpaceMouse;
+#  - a virtual environment in .venv with torch pinned first, then robot_rl with its dev tools
+#    and the VLM, teleop and RealSense extras (jax for the MJX twin is the optional [mjx] extra).
 # TORCH_SPEC overrides the torch requirement (default torch==2.13.0: on the project's CPU
 # machines this picks a local CPU wheel instead of gigabytes of CUDA packages).
 set -euo pipefail
@@ -9,7 +11,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 missing=()
-for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libusb-1.0-0; do
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libusb-1.0-0 libhidapi-hidraw0; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 "$PY" -m venv --help >/dev/null 2>&1 || missing+=("python3-venv")
@@ -23,5 +25,5 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "${TORCH_SPEC:-torch==2.13.0}"
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,vlm,teleop,realsense]"
 echo "setup: done ($(.venv/bin/python -c 'import robot_rl, mujoco, torch; print("mujoco", mujoco.__version__, "torch", torch.__version__)'))"

@@ -40,6 +40,7 @@ _Z = (0.0, 0.0, 1.0)
 _BISECT_STEPS = 16  # rare case in _limit; resolution 2^-16 of the cap angle
 _FLAG_ORDER = (  # order of the parts of an accepted command's reason
     "clipped: step",
+    "slowed: near workspace face",
     "clamped: workspace",
     "clamped: tilt",
     "clamped: twist",
@@ -83,6 +84,12 @@ class SafetyConfig:
     watchdog_timeout_s: float = 0.25
     # Each accepted command is interpolated over this period (s); 0.1 for a 10 Hz policy.
     interpolation_period_s: float = 0.1
+    # Within this distance (m) of a workspace face, motion towards that face is limited to
+    # slow_zone_step_m per command: it bounds the speed of impacts on the table and the
+    # overshoot past a face (the TCP lags a fast-moving target by up to the error clip).
+    # 0 disables the zone.
+    slow_zone_m: float = 0.03
+    slow_zone_step_m: float = 0.005
 
     def __post_init__(self) -> None:
         low, high = self.workspace_low_m, self.workspace_high_m
@@ -108,9 +115,12 @@ class SafetyConfig:
             "max_target_error_rot_rad",
             "watchdog_timeout_s",
             "interpolation_period_s",
+            "slow_zone_step_m",
         ):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.slow_zone_m < 0.0:
+            raise ValueError(f"slow_zone_m must be >= 0, got {self.slow_zone_m}")
         if not self.hard_limit_pos_m >= self.max_step_pos_m:
             raise ValueError("hard_limit_pos_m must be >= max_step_pos_m")
         if not self.hard_limit_rot_rad >= self.max_step_rot_rad:
@@ -385,6 +395,7 @@ class SafetyFilter:
         if angle > cfg.max_step_rot_rad + _TOL:
             dr = dr * (cfg.max_step_rot_rad / angle)
             flags.add("clipped: step")
+        dp = self._slow_zone(goal.pos, dp, flags)
         start = self._limit(*self._interpolate(now_s), m, set())  # = setpoint(now_s)
         new_goal = self._limit(goal.pos + dp, quat_mul(quat_from_rotvec(dr), goal.quat), m, flags)
 
@@ -398,6 +409,19 @@ class SafetyFilter:
             self._counts[flag] += 1
         self._last_reason = reason
         return SafetyReport(True, reason, new_goal)
+
+    def _slow_zone(self, pos: Array, dp: Array, flags: set[str]) -> Array:
+        """Limit the per-axis motion towards a workspace face once within ``slow_zone_m``."""
+        cfg = self.cfg
+        if cfg.slow_zone_m <= 0.0:
+            return dp
+        new = pos + dp
+        high = np.maximum(pos + cfg.slow_zone_step_m, self._high - cfg.slow_zone_m)
+        low = np.minimum(pos - cfg.slow_zone_step_m, self._low + cfg.slow_zone_m)
+        limited = np.where(dp > 0.0, np.minimum(new, high), np.maximum(new, low))
+        if np.any(np.abs(limited - new) > _TOL):
+            flags.add("slowed: near workspace face")
+        return limited - pos
 
     def _interpolate(self, now_s: float) -> Pose:
         """Unclamped target at ``now_s``: lerp + slerp from start to goal, or the hold."""

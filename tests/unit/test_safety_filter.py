@@ -383,7 +383,11 @@ def test_interpolation_monotone_random() -> None:
         t0 = rng.uniform(0, 100)
         f = make(start, t0)
         r = f.command(rng.uniform(-0.03, 0.03, 3), rng.uniform(-0.14, 0.14, 3), t0, start)
-        assert r.accepted and r.reason in ("", "clipped: step")
+        assert r.accepted
+        assert set(filter(None, r.reason.split("; "))) <= {
+            "clipped: step",
+            "slowed: near workspace face",
+        }
         prev_d, prev_a, m = np.inf, np.inf, start
         for k in range(101):
             sp = f.setpoint(t0 + cfg.interpolation_period_s * k / 100, m)
@@ -652,3 +656,23 @@ def test_adversarial_sequences(seed: int) -> None:
     assert n_cmd > 1000 and n_acc > 300
     d = f.diagnostics()
     assert d["accepted"] == n_acc and d["watchdog trips"] > 0 and d["faults"] > 0
+
+
+def test_slow_zone_limits_motion_towards_a_face() -> None:
+    # Box floor z = 0 (LOW), zone 3 cm, 5 mm per command inside it. Hand-computed goals:
+    f = make(pose([0.5, 0.0, 0.10]), 0.0)
+    r = f.command([0, 0, -0.03], [0, 0, 0], 0.0, pose([0.5, 0.0, 0.10]))
+    assert r.goal.pos[2] == pytest.approx(0.07) and r.reason == ""  # far from the face: full step
+    f = make(pose([0.5, 0.0, 0.045]), 0.0)
+    r = f.command([0, 0, -0.03], [0, 0, 0], 0.0, pose([0.5, 0.0, 0.045]))
+    assert r.goal.pos[2] == pytest.approx(0.03)  # stops at the zone boundary
+    assert "slowed: near workspace face" in r.reason
+    r = f.command([0.01, 0, -0.02], [0, 0, 0], 0.1, pose([0.5, 0.0, 0.03]))
+    assert r.goal.pos[2] == pytest.approx(0.025)  # inside: 5 mm per command
+    assert r.goal.pos[0] == pytest.approx(0.51)  # the parallel axis is not slowed
+    r = f.command([0, 0, 0.03], [0, 0, 0], 0.2, pose([0.51, 0.0, 0.025]))
+    assert r.goal.pos[2] == pytest.approx(0.055) and r.reason == ""  # leaving: full speed
+    off = make(pose([0.5, 0.0, 0.02]), 0.0, slow_zone_m=0.0)
+    assert off.command([0, 0, -0.02], [0, 0, 0], 0.0, pose([0.5, 0.0, 0.02])).goal.pos[2] == (
+        pytest.approx(0.0)
+    )
