@@ -48,7 +48,7 @@ class EnsembleLayerNorm(nn.Module):
         self.bias = nn.Parameter(torch.zeros(ensemble_size, 1, features))
 
     def forward(self, x: Tensor) -> Tensor:
-        return nnf.layer_norm(x, (self.features,)) * self.weight + self.bias
+        return torch.addcmul(self.bias, nnf.layer_norm(x, (self.features,)), self.weight)
 
 
 class EnsembleMLP(nn.Module):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,9 @@ class SACAgent:
     ``act`` and ``update`` never block on anything but the device. Images must be uint8.
     """
 
+    _critic_step: Callable[[], Any]  # critic_opt.step, compiled when config.compile
+    _actor_step: Callable[[], Any]  # actor_opt.step, compiled when config.compile
+
     def __init__(
         self, config: SACConfig, spec: ObsSpec, action_dim: int = 7, device: str = "cpu"
     ) -> None:
@@ -71,6 +74,10 @@ class SACAgent:
         if config.compile:
             self._critic_objective = torch.compile(self._critic_objective)  # type: ignore[method-assign]
             self._actor_objective = torch.compile(self._actor_objective)  # type: ignore[method-assign]
+            self._target = torch.compile(self._target)  # type: ignore[method-assign]
+            # Compiled Adam steps fuse the per-parameter elementwise updates.
+            self._critic_step = torch.compile(self.critic_opt.step)
+            self._actor_step = torch.compile(self.actor_opt.step)
 
     # --- construction ---------------------------------------------------------------
 
@@ -120,6 +127,8 @@ class SACAgent:
         self.critic_opt = torch.optim.Adam(critic_params, lr=c.learning_rate)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=a.learning_rate)
         self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=t.learning_rate)
+        self._critic_step = self.critic_opt.step
+        self._actor_step = self.actor_opt.step
         self.gripper_critic: EnsembleMLP | None = None
         if self.use_gripper:
             g = cfg.gripper
@@ -186,16 +195,30 @@ class SACAgent:
         out = q_net(feat, action)
         return losses.hl_gauss_expectation(out, self._edges) if q_net.num_bins else out
 
-    def _target(
-        self, next_feat: Tensor, next_feat_t: Tensor, tb: TensorBatch, noise: Tensor, alpha: Tensor
-    ) -> Tensor:
-        """Soft TD target (B,), min over a random subset of target members."""
+    def _target_inputs(
+        self, tb: TensorBatch, next_maps: Maps
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Everything _target needs: next features (online, target), noise, members."""
         c = self.config.critic
+        next_feat = self.critic.encoder(next_maps, tb.next_state)
+        next_feat_t = self.critic_target.encoder(next_maps, tb.next_state)
+        members = losses.random_subset(c.ensemble_size, c.subsample_size, self._gen)
+        return next_feat, next_feat_t, self._noise(tb.state.shape[0]), members
+
+    def _target(
+        self,
+        next_feat: Tensor,
+        next_feat_t: Tensor,
+        noise: Tensor,
+        members: Tensor,
+        tb: TensorBatch,
+        alpha: Tensor,
+    ) -> Tensor:
+        """Soft TD target (B,), min over the given subset of target members."""
         next_a, next_logp = self.actor.sample(next_feat, noise)
         next_q = self._q(self.critic_target.q, next_feat_t, next_a)
-        members = losses.random_subset(c.ensemble_size, c.subsample_size, self._gen)
         value = losses.subsample_min(next_q, members)
-        if c.backup_entropy:
+        if self.config.critic.backup_entropy:
             value = losses.soft_value(value, next_logp, alpha)
         return losses.td_target(tb.reward, tb.terminated, value, self.config.discount)
 
@@ -231,13 +254,12 @@ class SACAgent:
         maps, next_maps = self._pixel_maps(tb, augment=True)
         alpha = self.log_alpha.detach().exp()
         with torch.no_grad():
-            next_feat = self.critic.encoder(next_maps, tb.next_state)
-            next_feat_t = self.critic_target.encoder(next_maps, tb.next_state)
-            target = self._target(next_feat, next_feat_t, tb, self._noise(b), alpha)
+            next_feat, next_feat_t, noise, members = self._target_inputs(tb, next_maps)
+            target = self._target(next_feat, next_feat_t, noise, members, tb, alpha)
         loss_c, q_mean, feat = self._critic_objective(maps, tb, target)
         self.critic_opt.zero_grad(set_to_none=True)
         loss_c.backward()
-        self.critic_opt.step()
+        self._critic_step()
         m: dict[str, Tensor] = {
             "critic_loss": loss_c.detach(),
             "q": q_mean,
@@ -249,7 +271,7 @@ class SACAgent:
             loss_a, log_prob = self._actor_objective(feat, self._noise(b), alpha)
             self.actor_opt.zero_grad(set_to_none=True)
             loss_a.backward()
-            self.actor_opt.step()
+            self._actor_step()
             self.critic.requires_grad_(True)
             loss_t = losses.temperature_loss(self.log_alpha, log_prob, self.target_entropy)
             self.alpha_opt.zero_grad(set_to_none=True)
@@ -302,11 +324,10 @@ class SACAgent:
         """TD targets (B,) the next update would regress to, without augmentation."""
         tb = batch_to_tensors(batch, self.spec, self.action_dim, self.device)
         _, next_maps = self._pixel_maps(tb, augment=False)
-        next_feat = self.critic.encoder(next_maps, tb.next_state)
-        next_feat_t = self.critic_target.encoder(next_maps, tb.next_state)
+        next_feat, next_feat_t, noise, members = self._target_inputs(tb, next_maps)
         alpha = self.log_alpha.detach().exp()
-        noise = torch.zeros(tb.state.shape[0], self.continuous_dim, device=self.device)
-        return self._target(next_feat, next_feat_t, tb, noise, alpha).cpu().numpy()
+        target = self._target(next_feat, next_feat_t, noise.zero_(), members, tb, alpha)
+        return target.cpu().numpy()
 
     # --- weights ------------------------------------------------------------------------
 
@@ -343,51 +364,47 @@ class SACAgent:
             self.gripper_critic.load_state_dict(state["gripper"])
         self.policy_version = int(state["policy_version"])
 
-    def state_dict(self) -> dict[str, Any]:
-        """Everything a learner needs to resume: nets, targets, optimisers, RNG, config."""
-        out: dict[str, Any] = {
-            "format": STATE_FORMAT,
-            "config": config_to_dict(self.config),
-            "num_updates": self.num_updates,
-            "critic": self.critic.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
-            "actor": self.actor.state_dict(),
-            "log_alpha": self.log_alpha.detach().clone(),
-            "critic_opt": self.critic_opt.state_dict(),
-            "actor_opt": self.actor_opt.state_dict(),
-            "alpha_opt": self.alpha_opt.state_dict(),
-            "rng": self._gen.get_state(),
-            "act_rng": self._act_gen.get_state(),
+    def _parts(self) -> dict[str, Any]:
+        """Named modules and optimisers that make up the learner state."""
+        parts: dict[str, Any] = {
+            "critic": self.critic,
+            "critic_target": self.critic_target,
+            "actor": self.actor,
+            "critic_opt": self.critic_opt,
+            "actor_opt": self.actor_opt,
+            "alpha_opt": self.alpha_opt,
         }
         if self.backbones is not None:
-            out["backbones"] = self.backbones.state_dict()
+            parts["backbones"] = self.backbones
         if self.gripper_critic is not None:
-            out["gripper"] = self.gripper_critic.state_dict()
-            out["gripper_target"] = self.gripper_target.state_dict()
-            out["gripper_opt"] = self.gripper_opt.state_dict()
+            parts.update(gripper=self.gripper_critic, gripper_target=self.gripper_target)
+            parts["gripper_opt"] = self.gripper_opt
+        return parts
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a learner needs to resume: nets, targets, optimisers, RNG, config."""
+        out = {name: part.state_dict() for name, part in self._parts().items()}
+        out.update(
+            format=STATE_FORMAT,
+            config=config_to_dict(self.config),
+            num_updates=self.num_updates,
+            log_alpha=self.log_alpha.detach().clone(),
+            rng=self._gen.get_state(),
+            act_rng=self._act_gen.get_state(),
+        )
         return out
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Inverse of state_dict(); the agent must be built with the same config."""
         if state.get("format") != STATE_FORMAT:
             raise ValueError(f"checkpoint format {state.get('format')}, expected {STATE_FORMAT}")
-        self.critic.load_state_dict(state["critic"])
-        self.critic_target.load_state_dict(state["critic_target"])
-        self.actor.load_state_dict(state["actor"])
+        for name, part in self._parts().items():
+            # Optimizer.load_state_dict keeps the given tensors: copy, so that a live
+            # agent's state (or a second load of the same dict) is never shared.
+            part.load_state_dict(copy.deepcopy(state[name]))
         with torch.no_grad():
             self.log_alpha.copy_(state["log_alpha"])
-        # Optimizer.load_state_dict keeps the given tensors; copy so that a live agent's
-        # state (or a second load of the same dict) is never shared.
-        self.critic_opt.load_state_dict(copy.deepcopy(state["critic_opt"]))
-        self.actor_opt.load_state_dict(copy.deepcopy(state["actor_opt"]))
-        self.alpha_opt.load_state_dict(copy.deepcopy(state["alpha_opt"]))
         self._gen.set_state(state["rng"])
         self._act_gen.set_state(state["act_rng"])
-        if self.backbones is not None:
-            self.backbones.load_state_dict(state["backbones"])
-        if self.gripper_critic is not None:
-            self.gripper_critic.load_state_dict(state["gripper"])
-            self.gripper_target.load_state_dict(state["gripper_target"])
-            self.gripper_opt.load_state_dict(copy.deepcopy(state["gripper_opt"]))
         self.num_updates = int(state["num_updates"])
         self.policy_version = self.num_updates
