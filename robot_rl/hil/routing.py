@@ -1,0 +1,144 @@
+"""Where each arbitrated step goes, and with which reward, per learning mode.
+
+- ``hil_serl``: every step to the online buffer with the task reward; human steps also to
+  the demo buffer (the RLPD 50/50 sampler then draws them as demos).
+- ``rlif``: no task reward. At an intervention's onset the action the policy proposed
+  there, and that the operator refused, is stored as a terminal transition with reward
+  ``rlif_penalty`` (-1); every executed step goes to the online buffer with reward 0.
+- ``bc``: human-gated DAgger. Only the human's steps are kept, in the demo buffer.
+- ``dagger``: every step with an expert label (``label_action``) goes to the demo buffer
+  with that label; human steps without a label keep the human's action.
+
+Handover steps (a blend of human and policy) are executed actions like any other, so the
+RL modes store them online; they are never demos. Stored actions are always in the
+policy's action frame (``Decision.stored_action``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from robot_rl.hil.arbiter import Decision, Source
+
+RouteMode = Literal["hil_serl", "rlif", "bc", "dagger"]
+ROUTE_MODES: tuple[RouteMode, ...] = ("hil_serl", "rlif", "bc", "dagger")
+
+
+class TransitionSink(Protocol):
+    """Anything that stores transitions (`robot_rl.agents.replay.ReplayBuffer` does)."""
+
+    def add(
+        self,
+        obs: Mapping[str, Any],
+        action: np.ndarray,
+        reward: float,
+        next_obs: Mapping[str, Any],
+        terminated: bool,
+        truncated: bool,
+        intervened: bool = False,
+    ) -> None:
+        """Store one transition."""
+        ...
+
+
+@dataclass(frozen=True)
+class Routed:
+    """One transition bound for one buffer."""
+
+    buffer: Literal["online", "demo"]
+    obs: Mapping[str, Any]
+    action: np.ndarray  # (7,) action frame
+    reward: float
+    next_obs: Mapping[str, Any]
+    terminated: bool
+    truncated: bool
+    intervened: bool
+
+
+@dataclass
+class RouterConfig:
+    """Learning mode and its reward settings."""
+
+    # hil_serl, rlif, bc or dagger (module docstring).
+    mode: RouteMode = "hil_serl"
+    # RLIF reward of the refused policy action at an intervention's onset.
+    rlif_penalty: float = -1.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ROUTE_MODES:
+            raise ValueError(f"unknown routing mode {self.mode!r}; known: {ROUTE_MODES}")
+
+
+def route(
+    cfg: RouterConfig,
+    obs: Mapping[str, Any],
+    decision: Decision,
+    reward: float,
+    next_obs: Mapping[str, Any],
+    terminated: bool,
+    truncated: bool,
+    label_action: np.ndarray | None = None,
+) -> list[Routed]:
+    """The transitions one env step produces under ``cfg.mode`` (pure; nothing stored)."""
+    human = decision.source is Source.HUMAN
+    act = np.asarray(decision.stored_action, np.float32)
+
+    def step(buf: Literal["online", "demo"], a: np.ndarray, r: float) -> Routed:
+        return Routed(buf, obs, a, r, next_obs, terminated, truncated, human)
+
+    if cfg.mode == "hil_serl":
+        out = [step("online", act, reward)]
+        if human:
+            out.append(step("demo", act, reward))
+        return out
+    if cfg.mode == "rlif":
+        out = []
+        if decision.onset:
+            refused = np.asarray(decision.policy_action, np.float32)
+            # Terminal: the refused action was never executed, so it has no next state.
+            out.append(Routed("online", obs, refused, cfg.rlif_penalty, obs, True, False, False))
+        out.append(step("online", act, 0.0))
+        return out
+    if cfg.mode == "bc":
+        return [step("demo", act, reward)] if human else []
+    if label_action is not None:
+        return [step("demo", np.asarray(label_action, np.float32), reward)]
+    return [step("demo", act, reward)] if human else []
+
+
+class Router:
+    """Applies `route` and writes into the online and demo sinks (either may be None when
+    the mode never uses it; a mode that needs a missing sink raises at construction)."""
+
+    def __init__(
+        self, cfg: RouterConfig, online: TransitionSink | None, demo: TransitionSink | None
+    ) -> None:
+        if cfg.mode in ("hil_serl", "rlif") and online is None:
+            raise ValueError(f"mode {cfg.mode!r} needs an online buffer")
+        if cfg.mode in ("hil_serl", "bc", "dagger") and demo is None:
+            raise ValueError(f"mode {cfg.mode!r} needs a demo buffer")
+        self.cfg, self.online, self.demo = cfg, online, demo
+
+    def record(
+        self,
+        obs: Mapping[str, Any],
+        decision: Decision,
+        reward: float,
+        next_obs: Mapping[str, Any],
+        terminated: bool,
+        truncated: bool,
+        label_action: np.ndarray | None = None,
+    ) -> list[Routed]:
+        """Route one env step and store it; returns what was stored."""
+        routed = route(
+            self.cfg, obs, decision, reward, next_obs, terminated, truncated, label_action
+        )
+        for r in routed:
+            sink = self.online if r.buffer == "online" else self.demo
+            assert sink is not None
+            sink.add(r.obs, r.action, r.reward, r.next_obs, r.terminated, r.truncated, r.intervened)
+        return routed

@@ -1,0 +1,91 @@
+"""The hooks a training loop calls: one arbiter + router + statistics per actor.
+
+Per step::
+
+    d = hil.act(obs, policy_action, command, now_s)    # command: device/operator, or None
+    next_obs, r, term, trunc, info = env.step(d.action)
+    hil.record(obs, d, r, next_obs, term, trunc)       # stores into online/demo buffers
+    if term or trunc:
+        log(hil.end_episode())                         # {"hil/interventions": ..., ...}
+        hil.reset()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
+from robot_rl.hil.arbiter import Arbiter, ArbiterConfig, Decision
+from robot_rl.hil.routing import Routed, Router, RouterConfig, TransitionSink
+from robot_rl.hil.stats import InterventionStats
+
+# TCP orientation (w, x, y, z) inside obs["state"] (docs/interfaces.md proprioception).
+TCP_QUAT_SLICE = slice(3, 7)
+
+
+@dataclass
+class HilConfig:
+    """Human-in-the-loop settings of one actor."""
+
+    arbiter: ArbiterConfig = field(default_factory=ArbiterConfig)
+    router: RouterConfig = field(default_factory=RouterConfig)
+
+
+class HilSession:
+    """Arbitration, routing and per-episode statistics for one env. Not thread-safe."""
+
+    def __init__(self, cfg: HilConfig, arbiter: Arbiter, router: Router) -> None:
+        self.cfg, self.arbiter, self.router = cfg, arbiter, router
+        self.stats = InterventionStats()
+
+    @classmethod
+    def for_env(
+        cls,
+        cfg: HilConfig,
+        env: Any,
+        online: TransitionSink | None,
+        demo: TransitionSink | None,
+    ) -> HilSession:
+        """A session for a TwinEnv (its action scales and rotation mask)."""
+        return cls(cfg, Arbiter.for_env(cfg.arbiter, env), Router(cfg.router, online, demo))
+
+    def reset(self) -> None:
+        """Start an episode: the policy drives, counters restart."""
+        self.arbiter.reset()
+        self.stats = InterventionStats()
+
+    def act(
+        self,
+        obs: Mapping[str, Any],
+        policy_action: np.ndarray,
+        command: TeleopCommand | None,
+        now_s: float,
+    ) -> Decision:
+        """Arbitrate one step; ``now_s`` on the clock that stamps the commands."""
+        tcp_quat = np.asarray(obs["state"], dtype=np.float64)[TCP_QUAT_SLICE]
+        d = self.arbiter.step(policy_action, command, now_s, tcp_quat)
+        self.stats.update(d)
+        return d
+
+    def record(
+        self,
+        obs: Mapping[str, Any],
+        decision: Decision,
+        reward: float,
+        next_obs: Mapping[str, Any],
+        terminated: bool,
+        truncated: bool,
+        label_action: np.ndarray | None = None,
+    ) -> list[Routed]:
+        """Store the step in the buffers the mode selects; returns what was stored."""
+        return self.router.record(
+            obs, decision, reward, next_obs, terminated, truncated, label_action
+        )
+
+    def end_episode(self) -> dict[str, float]:
+        """This episode's intervention count and rate, for the logger."""
+        return self.stats.as_dict()
