@@ -5,6 +5,8 @@ Per step::
     d = hil.act(obs, policy_action, command, now_s)    # command: device/operator, or None
     next_obs, r, term, trunc, info = env.step(d.action)
     hil.record(obs, d, r, next_obs, term, trunc)       # stores into online/demo buffers
+    # (or routed = hil.route(...): the same transitions, not stored, for an actor that
+    #  ships them to a learner process; each Routed names its buffer)
     if term or trunc:
         log(hil.end_episode())                         # {"hil/interventions": ..., ...}
         hil.reset()
@@ -20,7 +22,7 @@ import numpy as np
 
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.hil.arbiter import Arbiter, ArbiterConfig, Decision
-from robot_rl.hil.routing import Routed, Router, RouterConfig, TransitionSink
+from robot_rl.hil.routing import Routed, Router, RouterConfig, TransitionSink, route
 from robot_rl.hil.stats import InterventionStats
 
 # TCP orientation (w, x, y, z) inside obs["state"] (docs/interfaces.md proprioception).
@@ -38,7 +40,7 @@ class HilConfig:
 class HilSession:
     """Arbitration, routing and per-episode statistics for one env. Not thread-safe."""
 
-    def __init__(self, cfg: HilConfig, arbiter: Arbiter, router: Router) -> None:
+    def __init__(self, cfg: HilConfig, arbiter: Arbiter, router: Router | None) -> None:
         self.cfg, self.arbiter, self.router = cfg, arbiter, router
         self.stats = InterventionStats()
 
@@ -47,11 +49,13 @@ class HilSession:
         cls,
         cfg: HilConfig,
         env: Any,
-        online: TransitionSink | None,
-        demo: TransitionSink | None,
+        online: TransitionSink | None = None,
+        demo: TransitionSink | None = None,
     ) -> HilSession:
-        """A session for a TwinEnv (its action scales and rotation mask)."""
-        return cls(cfg, Arbiter.for_env(cfg.arbiter, env), Router(cfg.router, online, demo))
+        """A session for a TwinEnv (its action scales and rotation mask). Without sinks it
+        can only `route`, not `record`."""
+        router = None if online is None and demo is None else Router(cfg.router, online, demo)
+        return cls(cfg, Arbiter.for_env(cfg.arbiter, env), router)
 
     def reset(self) -> None:
         """Start an episode: the policy drives, counters restart."""
@@ -82,8 +86,27 @@ class HilSession:
         label_action: np.ndarray | None = None,
     ) -> list[Routed]:
         """Store the step in the buffers the mode selects; returns what was stored."""
+        if self.router is None:
+            raise RuntimeError("this session has no buffers; use route() instead")
         return self.router.record(
             obs, decision, reward, next_obs, terminated, truncated, label_action
+        )
+
+    def route(
+        self,
+        obs: Mapping[str, Any],
+        decision: Decision,
+        reward: float,
+        next_obs: Mapping[str, Any],
+        terminated: bool,
+        truncated: bool,
+        label_action: np.ndarray | None = None,
+    ) -> list[Routed]:
+        """The transitions this step produces, each naming its buffer; nothing stored.
+        There can be 0, 1 or 2 per env step (a demo copy, an RLIF penalty), so count env
+        steps, not these."""
+        return route(
+            self.cfg.router, obs, decision, reward, next_obs, terminated, truncated, label_action
         )
 
     def end_episode(self) -> dict[str, float]:

@@ -132,3 +132,14 @@ def test_session_rlif_into_replay() -> None:
 
 def test_stats_rate_of_an_empty_episode_is_zero() -> None:
     assert InterventionStats().rate == 0.0
+
+
+def test_session_without_buffers_routes_but_does_not_store() -> None:
+    cfg = HilConfig(router=RouterConfig("rlif"))
+    hil = HilSession(cfg, Arbiter(cfg.arbiter, TeleopMapping(cfg.arbiter.mapping, 0.02, 0.1)), None)
+    c = make_command([1, 0, 0, 0, 0, 0], 1.0, TeleopCommand.BUTTON_INTERVENE, 0.0)
+    d = hil.act(obs(0), POLICY, c, 0.0)
+    routed = hil.route(obs(0), d, 1.0, obs(1), False, False)
+    assert [(r.buffer, r.reward) for r in routed] == [("online", -1.0), ("online", 0.0)]
+    with pytest.raises(RuntimeError, match="route"):
+        hil.record(obs(0), d, 1.0, obs(1), False, False)
