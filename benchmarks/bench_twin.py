@@ -55,7 +55,10 @@ def main() -> None:
     phys = physics_rate(args.task, 100_000) / ticks_per_step
     state = env_rate(args.task, "state", args.steps)
     pixels = env_rate(args.task, "pixels", max(args.steps // 5, 200))
-    print(f"task={args.task} one core, {ticks_per_step} ticks of {env.cell.dt * 1e3:.0f} ms per env step")
+    print(
+        f"task={args.task} one core, "
+        f"{ticks_per_step} ticks of {env.cell.dt * 1e3:.0f} ms per env step"
+    )
     print(f"{'mode':<34} {'env steps/s':>12} {'real-time x':>12} {'vs physics':>11}")
     for name, rate in (
         ("baseline: raw mj_step, no control", phys),

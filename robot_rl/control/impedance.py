@@ -35,7 +35,9 @@ class ImpedanceConfig:
         default_factory=lambda: _xyz(2000, 2000, 2000)
     )
     # Rotational stiffness (Nm/rad), crisp: task.k_rot_{x,y,z}.
-    k_rot_nm_per_rad: tuple[float, float, float] = field(default_factory=lambda: _xyz(150, 150, 150))
+    k_rot_nm_per_rad: tuple[float, float, float] = field(
+        default_factory=lambda: _xyz(150, 150, 150)
+    )
     # Translational damping (Ns/m); a negative value means 2*sqrt(k), crisp: task.d_pos_*.
     # Defaults are tuned on the twin: a 2 cm step settles (5%) in < 300 ms with < 10% overshoot
     # (docs/control.md). With the default clip, the spring force is bounded by 2000*0.02 = 40 N.

@@ -44,7 +44,7 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
     """A twin task as a gymnasium env. ``terminated`` only on success, ``truncated`` only at
     the time limit. ``step`` never blocks on anything but the simulation itself."""
 
-    metadata = {"render_modes": ["rgb_array"]}
+    metadata = {"render_modes": ["rgb_array"]}  # noqa: RUF012 - gymnasium declares it per instance
 
     def __init__(self, cfg: EnvConfig | None = None, **overrides: Any) -> None:
         cfg = replace(cfg or EnvConfig(), **overrides)
@@ -52,12 +52,16 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
             raise ValueError(f"obs must be 'state' or 'pixels', got {cfg.obs!r}")
         self.cfg = cfg
         self.task: Task = make_task(cfg.task, cfg.task_cfg)
-        cell_cfg = cfg.cell if cfg.obs == "pixels" else replace(cfg.cell, cameras=())
-        self.cell = TwinCell(sim_dir() / self.task.scene, cell_cfg)
+        # Cameras are built in both modes (cheap until rendered): state runs can still
+        # render() evaluation videos.
+        self.cell = TwinCell(sim_dir() / self.task.scene, cfg.cell)
         cal = self.cell.calibration
+        low = list(cal.workspace_low_m)
+        if self.task.cfg.workspace_floor_m is not None:
+            low[2] = max(low[2], self.task.cfg.workspace_floor_m)
         self.safety_cfg = replace(
             cfg.safety,
-            workspace_low_m=cal.workspace_low_m,
+            workspace_low_m=(low[0], low[1], low[2]),
             workspace_high_m=cal.workspace_high_m,
             interpolation_period_s=1.0 / cfg.control_hz,
         )
@@ -96,15 +100,15 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         super().reset(seed=seed)
         if seed is not None:
             self._rng = np.random.default_rng(seed)
-        self.cell.data.time = 0.0
         self.task.reset(self.cell, self._rng)
+        # The episode clock starts when the policy takes over (after any settling the task
+        # reset ran, e.g. closing the gripper on the peg).
+        self.cell.data.time = 0.0
         self.filter.reset(self.cell.tcp_pose(), self.cell.data.time)
         self.steps = 0
         return self._observe(), self._info(False, None)
 
-    def step(
-        self, action: np.ndarray
-    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         cell = self.cell
         now = cell.data.time
         measured = cell.tcp_pose()
@@ -141,10 +145,10 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         pos, quat = self.filter.track(times)
         self.cell.run_track(pos, quat, self.safety_cfg.max_target_error_pos_m)
 
-    def render(self) -> np.ndarray:  # type: ignore[override]
-        """Side-by-side RGB of all cameras (for videos); needs ``obs="pixels"``."""
-        if not self.cfg.cell.cameras or self.cfg.obs != "pixels":
-            raise RuntimeError("render() needs obs='pixels' with at least one camera")
+    def render(self) -> np.ndarray:
+        """Side-by-side RGB of all cameras (for videos), in either observation mode."""
+        if not self.cfg.cell.cameras:
+            raise RuntimeError("render() needs at least one camera in the cell config")
         return np.concatenate([self.cell.render(c) for c in self.cfg.cell.cameras], axis=1)
 
     def close(self) -> None:

@@ -194,7 +194,9 @@ class TwinCell:
         mujoco.mj_step2(m, d)
 
     # ----------------------------------------------------------------------------- reset
-    def solve_ik(self, target: Pose, q_init: np.ndarray | None = None, iters: int = 200) -> np.ndarray:
+    def solve_ik(
+        self, target: Pose, q_init: np.ndarray | None = None, iters: int = 200
+    ) -> np.ndarray:
         """Arm joint angles putting the TCP at ``target`` (damped least squares, joint limits
         respected). Raises ``RuntimeError`` if the pose is not reached within 1 mm / 0.01 rad."""
         m = self.model

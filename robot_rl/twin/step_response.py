@@ -24,7 +24,10 @@ class StepResponse:
 
 
 def step_response(
-    axis: int, step_m: float = 0.02, band: float = 0.05, cfg: CellConfig | None = None,
+    axis: int,
+    step_m: float = 0.02,
+    band: float = 0.05,
+    cfg: CellConfig | None = None,
     duration_ms: int = 800,
 ) -> StepResponse:
     """Hold the arm at rest at START_M, then jump the target by ``step_m`` along ``axis``

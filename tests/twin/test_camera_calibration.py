@@ -50,7 +50,10 @@ def test_marker_lands_where_the_calibration_says(camera: str, size: tuple[int, i
     rendered = np.array([u.mean() + 0.5, v.mean() + 0.5])  # pixel centres
     expected = project(cell, camera, point, size)
     err = np.linalg.norm(rendered - expected)
-    print(f"\n{camera} {size}: expected {expected.round(2)} rendered {rendered.round(2)} err {err:.2f}px")
+    print(
+        f"\n{camera} {size}: expected {expected.round(2)} "
+        f"rendered {rendered.round(2)} err {err:.2f}px"
+    )
     # The sphere's silhouette centroid differs from its centre's projection by a fraction of a
     # pixel; a wrong frame convention or principal point is off by many pixels.
     assert err < 0.75

@@ -159,7 +159,7 @@ def test_adversarial_actions_never_break_the_limits(task: str) -> None:
         f"impact(10ms)={mon.max_impact_force_n:.1f}N per-tick={mon.max_tick_force_n:.1f}N "
         f"bound={bound:.1f}N"
     )
-    assert mon.ticks == STEPS_PER_TASK * env.ticks_per_step
+    assert mon.ticks >= STEPS_PER_TASK * env.ticks_per_step  # (+ resets that settle a grasp)
     assert rejected > 100, "the adversarial stream must actually contain rejected actions"
     assert mon.nonfinite_targets == 0
     assert mon.max_target_outside_m <= 1e-9
@@ -189,8 +189,10 @@ def test_pressing_into_the_table_saturates_at_the_clip() -> None:
     f = np.array(forces)
     assert f[: len(f) // 2].min() == 0.0, "the arm must start out of contact"
     sustained = f.reshape(-1, FORCE_WINDOW_TICKS).mean(axis=1)
-    print(f"\npress: last-second mean {f[-1000:].mean():.2f} N, max 100 ms mean "
-          f"{sustained.max():.2f} N, bound {bound:.1f} N")
+    print(
+        f"\npress: last-second mean {f[-1000:].mean():.2f} N, max 100 ms mean "
+        f"{sustained.max():.2f} N, bound {bound:.1f} N"
+    )
     assert sustained.max() <= 1.1 * bound
     assert f[-1000:].mean() >= 0.9 * bound  # it really presses: the clip is what limits it
 
@@ -214,5 +216,8 @@ def test_watchdog_holds_when_commands_stop(task: str) -> None:
     assert trip_time - t_stop <= filt.cfg.watchdog_timeout_s + 2 * cell.dt
     assert filt.diagnostics()["watchdog trips"] >= 1
     drift = np.linalg.norm(cell.tcp_pose().pos - trip_pos)
-    print(f"\n{task}: tripped {trip_time - t_stop:.3f}s after the last command, drift {drift * 1e3:.2f}mm")
+    print(
+        f"\n{task}: tripped {trip_time - t_stop:.3f}s after the last command, "
+        f"drift {drift * 1e3:.2f}mm"
+    )
     assert drift < 0.005

@@ -24,7 +24,7 @@ def test_reset_step_render(pixel_env: TwinEnv) -> None:
     assert set(obs["images"]) == {"front", "wrist"}
     rng = np.random.default_rng(0)
     for _ in range(5):
-        obs, reward, terminated, truncated, info = pixel_env.step(rng.uniform(-1, 1, 7))
+        obs, reward, _, _, info = pixel_env.step(rng.uniform(-1, 1, 7))
         assert np.all(np.isfinite(obs["state"])) and np.isfinite(reward)
         for name, img in obs["images"].items():
             assert img.dtype == np.uint8 and img.shape == (128, 128, 3), name

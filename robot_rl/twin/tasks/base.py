@@ -36,6 +36,9 @@ class TaskConfig:
     start_yaw_noise_rad: float = 0.0
     # Add the dense shaping term to the sparse success reward.
     dense_reward: bool = False
+    # Raise the safety box floor (TCP z, m) above the cell's, for tools that stick out below
+    # the TCP (a grasped peg): the taught workspace depends on the tool. None = the cell's.
+    workspace_floor_m: float | None = None
 
 
 def yaw_quat(yaw: float) -> np.ndarray:
@@ -70,7 +73,11 @@ class Expert(ABC):
 
 
 def move_action(
-    task: Task, cell: TwinCell, target_pos: np.ndarray, gripper: float, yaw_error: float = 0.0,
+    task: Task,
+    cell: TwinCell,
+    target_pos: np.ndarray,
+    gripper: float,
+    yaw_error: float = 0.0,
     gain: float = 1.0,
 ) -> np.ndarray:
     """Proportional action bringing the TCP to ``target_pos`` (and turning by ``yaw_error``)."""

@@ -23,6 +23,8 @@ PEG_HALF_LENGTH_M = 0.04
 # Peg centre along the tool z axis from the TCP when grasped: its top sits 28 mm inside the pads.
 PEG_OFFSET_M = 0.0116
 PEG_WIDTH_M = 0.02
+# The grasped peg's tip is this far beyond the TCP along the tool axis.
+PEG_TIP_BEYOND_TCP_M = PEG_OFFSET_M + PEG_HALF_LENGTH_M
 
 
 class PegInsert(Task):
@@ -33,7 +35,13 @@ class PegInsert(Task):
 
     @classmethod
     def default_config(cls) -> TaskConfig:
-        return TaskConfig(episode_steps=100, start_noise_m=(0.04, 0.04, 0.02))
+        # The box floor lets the peg tip reach 5 mm above the table (the hole's floor): deep
+        # enough to insert 25 mm, never deep enough to ram the table.
+        return TaskConfig(
+            episode_steps=100,
+            start_noise_m=(0.04, 0.04, 0.02),
+            workspace_floor_m=PEG_TIP_BEYOND_TCP_M + 0.005,
+        )
 
     def start_gripper_opening_m(self) -> float:
         return PEG_WIDTH_M
