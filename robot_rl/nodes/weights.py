@@ -1,0 +1,42 @@
+"""Policy weights over the bus: `SACAgent.trainable_state()` <-> PolicyWeights.
+
+Each tensor becomes a NamedArray ``<part>/<parameter>`` (``actor/trunk.0.weight``); the
+state format number travels as the int64 scalar ``format``. ``version`` is the message's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from robot_rl.bus.msgs import Header, NamedArray, PolicyWeights, Time
+
+
+def weights_to_msg(state: Mapping[str, Any], version: int, stamp: Time) -> PolicyWeights:
+    """A PolicyWeights message of ``state`` (nested dicts of tensors + ``format``)."""
+    arrays = [NamedArray.from_array("format", np.asarray(int(state["format"]), dtype=np.int64))]
+    for part, tensors in state.items():
+        if not isinstance(tensors, Mapping):
+            continue
+        for key, tensor in tensors.items():
+            arrays.append(NamedArray.from_array(f"{part}/{key}", tensor.detach().cpu().numpy()))
+    return PolicyWeights(Header(stamp, ""), version, arrays)
+
+
+def msg_to_weights(msg: PolicyWeights) -> dict[str, Any]:
+    """Inverse of `weights_to_msg`, ready for `SACAgent.load_trainable_state`."""
+    state: dict[str, Any] = {"policy_version": int(msg.version)}
+    for array in msg.arrays:
+        if array.name == "format":
+            state["format"] = int(array.to_array())
+            continue
+        part, sep, key = array.name.partition("/")
+        if not sep:
+            raise ValueError(f"weights array {array.name!r} is not <part>/<name>")
+        state.setdefault(part, {})[key] = torch.from_numpy(np.array(array.to_array()))
+    if "format" not in state:
+        raise ValueError("weights message carries no format")
+    return state
