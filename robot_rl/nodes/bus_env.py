@@ -161,8 +161,14 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         oldest = t_ns - round(self.obs_cfg.max_age_s * 1e9)
         return self._reward is not None and self._reward[2] >= oldest
 
-    def _observe(self) -> dict[str, Any]:
-        t = self.bus.now().to_ns()
+    def _observe(self, t: int) -> dict[str, Any]:
+        """The observation at bus time ``t`` (ns), once every input is fresh for it."""
+        self._wait(
+            lambda: self.bus.now().to_ns() >= t,
+            lambda: (
+                f"bus time stuck at {self.bus.now().to_s():.3f} s, waiting for {t * 1e-9:.3f} s"
+            ),
+        )
         self._wait(lambda: self._fresh_at(t), lambda: self._describe_stale(t))
         self.obs_time_ns = t
         return self.assembler.observation()
@@ -186,7 +192,10 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
             raise ResetFailedError(f"reset service {self.cfg.reset_service!r}: {exc}") from exc
         if not reply.ok:
             raise ResetFailedError(f"reset service {self.cfg.reset_service!r}: {reply.message}")
-        obs = self._observe()
+        # Observations sit on a grid of the policy period (where a lock-step twin stops;
+        # the reset node replies while the twin waits at such a boundary).
+        period = round(self.cfg.policy_period_s * 1e9)
+        obs = self._observe(-(-self.bus.now().to_ns() // period) * period)
         self.steps = 0
         self.episode_id += 1
         self._event(EpisodeEvent.START, self.actor_id)
@@ -197,14 +206,7 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.step_seq += 1
         header = Header(Time.from_ns(self.obs_time_ns), self.cfg.frame_id)
         self._action.publish(Action(header, self.step_seq, self.policy_version, a, False))
-        due = self.obs_time_ns + round(self.cfg.policy_period_s * 1e9)
-        self._wait(
-            lambda: self.bus.now().to_ns() >= due,
-            lambda: (
-                f"bus time stuck at {self.bus.now().to_s():.3f} s, waiting for {due * 1e-9:.3f} s"
-            ),
-        )
-        obs = self._observe()
+        obs = self._observe(self.obs_time_ns + round(self.cfg.policy_period_s * 1e9))
         self.steps += 1
         reward, success_prob = (0.0, 0.0) if self._reward is None else self._reward[:2]
         terminated = bool(self.cfg.reward_topic) and success_prob >= self.cfg.success_threshold

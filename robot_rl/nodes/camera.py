@@ -55,7 +55,10 @@ class CameraNode:
             self.camera.last_error = str(exc)
             _log.error("camera %s: %s", cfg.name, exc)
         self._last_diag = time.monotonic()
-        bus.timer(cfg.poll_period_s, lambda: None if self.read() else None)
+        bus.timer(cfg.poll_period_s, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self.read()
 
     def poll(self) -> int:
         """Nothing outside the read timer."""

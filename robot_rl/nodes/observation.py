@@ -29,7 +29,8 @@ class ObsConfig:
     cameras: tuple[str, ...] = ()  # camera names ("front", "wrist"); () = state only
     image_height: int = 128  # policy resolution; frames of another size are resized
     image_width: int = 128
-    camera_namespace: str = "cameras"  # images on <ns>/<camera>/image_raw
+    camera_namespace: str = "cameras"  # images on <ns>/<camera>/<image_suffix>
+    image_suffix: str = "image_raw"  # "color/image_raw" for realsense2_camera's topics
     current_pose_topic: str = "current_pose"
     joint_states_topic: str = "joint_states"
     external_wrench_topic: str = "external_wrench"
@@ -46,7 +47,7 @@ class ObsConfig:
 
     def image_topic(self, camera: str) -> str:
         """Topic of ``camera``'s images."""
-        return f"{self.camera_namespace.rstrip('/')}/{camera}/image_raw"
+        return f"{self.camera_namespace.rstrip('/')}/{camera}/{self.image_suffix}"
 
 
 class StaleObservationError(RuntimeError):

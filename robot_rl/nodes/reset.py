@@ -166,13 +166,13 @@ class ResetNode:
             self.busy = False
 
     # ------------------------------------------------------------------ the procedure
-    def _wait(self, cond: Callable[[], bool], deadline: float, what: str) -> None:
+    def _wait(self, cond: Callable[[], bool], deadline: float, what: Callable[[], str]) -> None:
         while not cond():
             if time.monotonic() >= deadline:
-                raise ResetFailedError(f"reset timed out waiting for {what}")
+                raise ResetFailedError(f"reset timed out waiting for {what()}")
             self.spin(0.01)
 
-    def _wait_until(self, due_ns: int, deadline: float, what: str) -> None:
+    def _wait_until(self, due_ns: int, deadline: float, what: Callable[[], str]) -> None:
         self._wait(lambda: self.bus.now().to_ns() >= due_ns, deadline, what)
 
     def _reset_objects(self, seed: int, deadline: float) -> None:
@@ -194,15 +194,17 @@ class ResetNode:
         timeout = req.timeout_s if req.timeout_s > 0 else cfg.default_timeout_s
         deadline = time.monotonic() + timeout
         self._events.publish(EpisodeEvent(Header(self.bus.now(), ""), EpisodeEvent.RESET, 0, ""))
-        self._wait(lambda: self.measured is not None, deadline, f"{cfg.current_pose_topic}")
+        self._wait(lambda: self.measured is not None, deadline, lambda: cfg.current_pose_topic)
         assert self.measured is not None
         plan = self.core.plan(self.measured, int(req.seed))
         period = cfg.command_period_s
         period_ns = round(period * 1e9)
-        due = self.bus.now().to_ns()  # goals go out on a fixed grid of bus time (integer ns)
+        # Goals go out on a grid of bus time (integer ns) aligned to multiples of the period,
+        # which is where a lock-step twin waits for commands.
+        due = -(-self.bus.now().to_ns() // period_ns) * period_ns
         k = 0
         while True:  # the move: one goal per period
-            self._wait_until(due, deadline, "bus time to advance (is the clock running?)")
+            self._wait_until(due, deadline, lambda: "bus time to advance (is the clock running?)")
             self._send(plan.at(k * period))
             due += period_ns
             if k * period >= plan.duration_s:
@@ -212,12 +214,14 @@ class ResetNode:
             self._reset_objects(int(req.seed), deadline)
         settle_end = due + round(cfg.settle_s * 1e9)
         while True:  # hold the home goal until arrived and settled
-            self._wait_until(due, deadline, self._arrival_text(plan.goal))
+            self._wait_until(due, deadline, lambda: self._arrival_text(plan.goal))
+            assert self.measured is not None
+            if due >= settle_end and self.core.arrived(self.measured, plan.goal):
+                # Reply without sending a goal for this period: a lock-step twin then stays
+                # at this boundary until the caller's first action, stamped with it.
+                break
             self._send(plan.goal)
             due += period_ns
-            assert self.measured is not None
-            if self.bus.now().to_ns() >= settle_end and self.core.arrived(self.measured, plan.goal):
-                break
         p = plan.goal.pos
         return f"reset to ({p[0]:.3f}, {p[1]:.3f}, {p[2]:.3f}) m in {plan.duration_s:.2f} s"
 

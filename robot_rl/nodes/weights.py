@@ -1,7 +1,8 @@
 """Policy weights over the bus: `SACAgent.trainable_state()` <-> PolicyWeights.
 
 Each tensor becomes a NamedArray ``<part>/<parameter>`` (``actor/trunk.0.weight``); the
-state format number travels as the int64 scalar ``format``. ``version`` is the message's.
+state format number travels as the int64 scalar ``format`` and the part names, comma
+separated, as the uint8 text ``parts``. ``version`` is the message's.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ from robot_rl.bus.msgs import Header, NamedArray, PolicyWeights, Time
 
 def weights_to_msg(state: Mapping[str, Any], version: int, stamp: Time) -> PolicyWeights:
     """A PolicyWeights message of ``state`` (nested dicts of tensors + ``format``)."""
-    arrays = [NamedArray.from_array("format", np.asarray(int(state["format"]), dtype=np.int64))]
-    for part, tensors in state.items():
-        if not isinstance(tensors, Mapping):
-            continue
-        for key, tensor in tensors.items():
+    parts = [p for p, v in state.items() if isinstance(v, Mapping)]
+    arrays = [
+        NamedArray.from_array("format", np.asarray(int(state["format"]), dtype=np.int64)),
+        # Part names travel too: a part can be empty (a state-only encoder has no weights).
+        NamedArray.from_array("parts", np.frombuffer(",".join(parts).encode(), np.uint8)),
+    ]
+    for part in parts:
+        for key, tensor in state[part].items():
             arrays.append(NamedArray.from_array(f"{part}/{key}", tensor.detach().cpu().numpy()))
     return PolicyWeights(Header(stamp, ""), version, arrays)
 
@@ -32,6 +36,11 @@ def msg_to_weights(msg: PolicyWeights) -> dict[str, Any]:
     for array in msg.arrays:
         if array.name == "format":
             state["format"] = int(array.to_array())
+            continue
+        if array.name == "parts":
+            for part in bytes(array.to_array()).decode().split(","):
+                if part:
+                    state.setdefault(part, {})
             continue
         part, sep, key = array.name.partition("/")
         if not sep:
