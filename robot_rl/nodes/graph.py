@@ -246,7 +246,7 @@ GRAPHS: dict[str, Graph] = {
             "the twin in real time behind the robot's topics: bridge, reset, twin",
             (
                 Instance("twin", params={"task": _TASK, "lockstep": False}),
-                Instance("impedance_bridge", params={"calibration": "default"}),
+                Instance("impedance_bridge", params={"calibration": "default", "task": _TASK}),
                 Instance(
                     "reset", params={"task": _TASK, "twin_reset_service": "twin/reset_objects"}
                 ),
@@ -268,7 +268,7 @@ GRAPHS: dict[str, Graph] = {
             "lock-step twin training: twin, bridge, reset, actor, learner on sim time",
             (
                 Instance("twin", params={"task": _TASK, "lockstep": True}),
-                Instance("impedance_bridge", params={"calibration": "default"}),
+                Instance("impedance_bridge", params={"calibration": "default", "task": _TASK}),
                 Instance(
                     "reset", params={"task": _TASK, "twin_reset_service": "twin/reset_objects"}
                 ),

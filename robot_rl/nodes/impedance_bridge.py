@@ -35,6 +35,9 @@ class BridgeConfig:
     """Parameters of the impedance bridge (every topic name is a parameter)."""
 
     rate_hz: float = 100.0  # target_pose publish rate (Hz, bus time)
+    # A twin task name: action scales and rotation axes come from its TaskConfig instead
+    # of action_scale_* / rot_axes ("" = use those parameters).
+    task: str = ""
     safety: SafetyConfig = field(default_factory=_bridge_safety)  # limits and watchdog
     # Cell calibration YAML whose workspace box replaces safety.workspace_*; "default" is
     # the packaged twin cell, "" keeps the safety.workspace_* parameters.
@@ -53,6 +56,16 @@ class BridgeConfig:
     current_pose_topic: str = "current_pose"
     gripper_topic: str = "gripper/command"
     diagnostics_topic: str = "/diagnostics"
+
+
+def action_scaling(cfg: BridgeConfig) -> tuple[float, float, np.ndarray]:
+    """(metres per unit, radians per unit, rotation-axis mask) after the ``task`` override."""
+    if not cfg.task:
+        return cfg.action_scale_pos_m, cfg.action_scale_rot_rad, np.array(cfg.rot_axes, float)
+    from robot_rl.twin.tasks import make_task
+
+    tc = make_task(cfg.task).cfg
+    return tc.action_scale_pos_m, tc.action_scale_rot_rad, np.array(tc.rot_axes, float)
 
 
 def resolved_safety(cfg: BridgeConfig) -> SafetyConfig:
@@ -82,7 +95,7 @@ class BridgeCore:
     def __init__(self, cfg: BridgeConfig) -> None:
         self.cfg = cfg
         self.filter = SafetyFilter(resolved_safety(cfg))
-        self._rot_mask = np.array(cfg.rot_axes, dtype=float)
+        self._scale_pos, self._scale_rot, self._rot_mask = action_scaling(cfg)
         self.measured: Pose | None = None
         self.measured_s = 0.0
         self.trips: list[Trip] = []
@@ -118,8 +131,8 @@ class BridgeCore:
         if problem:
             self.last_reason = problem
             return None
-        dpos = a[:3] * self.cfg.action_scale_pos_m
-        drot = a[3:6] * self.cfg.action_scale_rot_rad * self._rot_mask
+        dpos = a[:3] * self._scale_pos
+        drot = a[3:6] * self._scale_rot * self._rot_mask
         report = self.filter.command(dpos, drot, now_s, self.measured, stamp)
         self.last_report, self.last_reason = report, report.reason
         if not report.accepted:

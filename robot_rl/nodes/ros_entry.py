@@ -1,0 +1,92 @@
+"""What a ``robot_rl_ros`` executable runs under ``ros2 run`` / ``ros2 launch``.
+
+    def main(args=None):                 # robot_rl_ros/twin.py
+        raise SystemExit(run_ros_node("twin", args))
+
+ROS arguments are parsed here in plain Python (so they are tested without ROS): the node
+name and namespace remaps (``-r __node:=NAME``, ``-r __ns:=/NS``), parameter files
+(``--params-file FILE``, the section of this node) and ``-p NAME:=VALUE``. rclpy is
+initialised with the same arguments, so topic remaps (``-r from:=to``) work as usual.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from robot_rl.nodes.graph import NODE_KINDS
+from robot_rl.nodes.params import config_from_params, load_param_file, parse_param_assignment
+
+
+@dataclass
+class RosArgs:
+    """The parts of a ROS 2 command line that configure a node."""
+
+    node_name: str = ""
+    namespace: str = "/"
+    params_files: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)  # -p NAME:=VALUE, in order
+
+
+def parse_ros_args(argv: Sequence[str]) -> RosArgs:
+    """Parse the ``--ros-args ... [--]`` sections of ``argv`` (several may appear)."""
+    out = RosArgs()
+    inside = False
+    it = iter(argv)
+    for arg in it:
+        if arg == "--ros-args":
+            inside = True
+        elif arg == "--":
+            inside = False
+        elif not inside:
+            continue
+        elif arg in ("-r", "--remap"):
+            rule = next(it, "")
+            if rule.startswith("__node:=") or rule.startswith("__name:="):
+                out.node_name = rule.split(":=", 1)[1]
+            elif rule.startswith("__ns:="):
+                out.namespace = rule.split(":=", 1)[1]
+        elif arg == "--params-file":
+            out.params_files.append(next(it, ""))
+        elif arg in ("-p", "--param"):
+            key, value = parse_param_assignment(next(it, ""))
+            out.params[key] = value
+    return out
+
+
+def node_params(kind: str, ros: RosArgs) -> tuple[str, dict[str, Any]]:
+    """(node name, flat parameters) for a node of ``kind`` from its ROS arguments."""
+    name = ros.node_name or kind
+    params: dict[str, Any] = {}
+    for path in ros.params_files:
+        params.update(load_param_file(path, name, ros.namespace))
+    params.update(ros.params)
+    return name, params
+
+
+def run_ros_node(kind: str, argv: Sequence[str] | None = None) -> int:
+    """Run a node of ``kind`` on the rclpy backend until SIGINT; returns the exit code."""
+    from robot_rl.bus.ros2 import Ros2Bus, Ros2Config, import_rclpy
+    from robot_rl.nodes.run import run_node
+
+    argv = list(sys.argv if argv is None else argv)
+    rclpy = import_rclpy()
+    rclpy.init(args=argv)
+    name, params = node_params(kind, parse_ros_args(argv))
+    use_sim_time = bool(params.pop("use_sim_time", False))
+    node_kind = NODE_KINDS[kind]
+    cfg: Any = config_from_params(node_kind.config_class(), params)
+    ros = parse_ros_args(argv)
+    bus = Ros2Bus(Ros2Config(node_name=name, namespace=ros.namespace, use_sim_time=use_sim_time))
+    stopping: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    try:
+        return run_node(node_kind, bus, cfg, name, lambda: bool(stopping))
+    finally:
+        bus.close()
+        if rclpy.ok():
+            rclpy.shutdown()
