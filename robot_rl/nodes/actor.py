@@ -22,11 +22,10 @@ from robot_rl.bus.api import Bus
 from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, Time, Transition, TransitionAck
 from robot_rl.nodes import diagnostics as diag
 from robot_rl.nodes.bus_env import BusEnv, BusEnvConfig, ResetFailedError
-from robot_rl.nodes.learner import transition_crc
 from robot_rl.nodes.observation import ObsConfig, StaleObservationError
 from robot_rl.nodes.policy import PolicyConfig, build_agent
 from robot_rl.nodes.qos import ACKS, EVENTS, TRANSITIONS, WEIGHTS
-from robot_rl.nodes.transitions import Step, TransitionSender, make_transition
+from robot_rl.nodes.transitions import Step, TransitionSender, make_transition, transition_crc
 from robot_rl.nodes.weights import msg_to_weights
 
 _log = logging.getLogger(__name__)

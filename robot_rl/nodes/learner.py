@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from robot_rl.nodes.checkpoint import load_checkpoint, save_checkpoint
 from robot_rl.nodes.observation import ObsConfig
 from robot_rl.nodes.policy import PolicyConfig, build_agent, obs_spec
 from robot_rl.nodes.qos import ACKS, EVENTS, TRANSITIONS, WEIGHTS
-from robot_rl.nodes.transitions import TransitionIntake, transition_step
+from robot_rl.nodes.transitions import TransitionIntake, transition_crc, transition_step
 from robot_rl.nodes.wal import WriteAheadLog
 from robot_rl.nodes.weights import weights_to_msg
 
@@ -57,13 +56,6 @@ class LearnerConfig:
     ack_topic: str = "transition_ack"
     weights_topic: str = "policy_weights"
     diagnostics_topic: str = "/diagnostics"
-
-
-def transition_crc(msg: Transition) -> int:
-    """A content checksum of a transition (action, reward, flags), for cross-checks."""
-    flags = bytes([msg.terminated, msg.truncated, msg.intervened])
-    payload = np.asarray(msg.action, dtype=np.float32).tobytes() + np.float32(msg.reward).tobytes()
-    return zlib.crc32(payload + flags)
 
 
 class LearnerCore:

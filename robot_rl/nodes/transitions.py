@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -114,6 +115,20 @@ def transition_step(msg: Transition, spec: ObsSpec, action_dim: int) -> Step:
         bool(msg.truncated),
         bool(msg.intervened),
     )
+
+
+def step_crc(
+    action: Any, reward: float, terminated: bool, truncated: bool, intervened: bool
+) -> int:
+    """A content checksum of one step (float32 action and reward, flags), for cross-checks
+    between what an actor sent and what a learner stored."""
+    payload = np.asarray(action, dtype=np.float32).tobytes() + np.float32(reward).tobytes()
+    return zlib.crc32(payload + bytes([bool(terminated), bool(truncated), bool(intervened)]))
+
+
+def transition_crc(msg: Transition) -> int:
+    """`step_crc` of a Transition message."""
+    return step_crc(msg.action, msg.reward, msg.terminated, msg.truncated, msg.intervened)
 
 
 class TransitionSender:
