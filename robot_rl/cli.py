@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 
@@ -21,7 +22,55 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from robot_rl.train.config import default_config, load_yaml
+    from robot_rl.train.run import format_summary, train
+    from robot_rl.twin.tasks import TASKS
+
+    if args.task not in TASKS:
+        print(f"unknown task {args.task!r}; known: {sorted(TASKS)}", file=sys.stderr)
+        return 2
+    cfg = default_config(args.task, args.obs)
+    if args.config:
+        cfg = load_yaml(args.config, base=cfg)
+    for name in ("seed", "env_steps", "demos", "eval_every_steps", "eval_episodes"):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(cfg, name, value)
+    if args.no_early_stop:
+        cfg.stop_at_success = None
+    cfg.__post_init__()
+    run_dir = Path(args.out or f"runs/{cfg.task}-{cfg.obs}-s{cfg.seed}")
+    if args.fresh and run_dir.exists():
+        run_dir = run_dir.with_name(f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    result = train(cfg, run_dir, progress=not args.quiet)
+    print(format_summary(cfg, result))
+    return 0
+
+
+def _record_demos(args: argparse.Namespace) -> int:
+    args.out = args.out or f"demos/{args.task}-{args.obs}"
+    args.episodes = args.n
+    if args.scripted == bool(args.teleop):
+        print("record-demos needs exactly one of --scripted or --teleop DEVICE", file=sys.stderr)
+        return 2
+    if args.teleop:
+        from robot_rl.hil.cli import record_teleop_demos
+
+        return record_teleop_demos(args)
+    from robot_rl.envs.twin_env import TwinEnv
+    from robot_rl.train.demos import record_scripted
+
+    env = TwinEnv(task=args.task, obs=args.obs)
+    store = record_scripted(env, Path(args.out), args.n, seed=args.seed)
+    print(f"{len(store)} episodes in {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from robot_rl.hil.cli import add_teleop_record_args
+    from robot_rl.hil.cli import register_cli as register_teleop
+
     parser = argparse.ArgumentParser(prog="robot-rl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
@@ -32,6 +81,32 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed of the first episode")
     demo.add_argument("--out", default="runs/demo", help="output folder")
     demo.set_defaults(func=_demo)
+
+    tr = sub.add_parser("train", help="train SAC/RLPD on a twin task (resumes an existing run)")
+    tr.add_argument("--task", default="pick_cube", help="registered twin task")
+    tr.add_argument("--obs", choices=["state", "pixels"], default="state")
+    tr.add_argument("--config", help="YAML overriding the embedded default (TrainConfig keys)")
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--env-steps", type=int, help="budget of env steps (10 per robot-second)")
+    tr.add_argument("--demos", type=int, help="scripted demos to record first (0: none)")
+    tr.add_argument("--eval-every-steps", type=int)
+    tr.add_argument("--eval-episodes", type=int)
+    tr.add_argument("--no-early-stop", action="store_true", help="use the whole budget")
+    tr.add_argument("--out", help="run folder (default runs/<task>-<obs>-s<seed>)")
+    tr.add_argument("--fresh", action="store_true", help="new timestamped folder, no resume")
+    tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.set_defaults(func=_train)
+
+    rd = sub.add_parser("record-demos", help="record twin demos (scripted or teleop) to zarr")
+    rd.add_argument("--task", required=True)
+    rd.add_argument("--scripted", action="store_true", help="use the privileged scripted expert")
+    rd.add_argument("-n", "--episodes", dest="n", type=int, default=20, help="episodes to keep")
+    rd.add_argument("--obs", choices=["state", "pixels"], default="pixels")
+    rd.add_argument("--seed", type=int, default=0)
+    rd.add_argument("--out", help="zarr store folder (default demos/<task>-<obs>)")
+    add_teleop_record_args(rd)
+    rd.set_defaults(func=_record_demos)
+    register_teleop(sub)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""``robot-rl teleop`` and ``robot-rl record-demos``; wired in by `register_cli`."""
+"""``robot-rl teleop`` (wired in by `register_cli`) and ``robot-rl record-demos --teleop``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from robot_rl.hil.errors import DeviceUnavailableError
 
 
 def register_cli(subparsers: Any) -> None:
-    """Add the ``teleop`` and ``record-demos`` subcommands to ``subparsers`` (the object
-    returned by ``ArgumentParser.add_subparsers``)."""
+    """Add the ``teleop`` subcommand to ``subparsers`` (the object returned by
+    ``ArgumentParser.add_subparsers``)."""
     tp = subparsers.add_parser(
         "teleop", help="publish a teleop device's commands on the bus (or just print them)"
     )
@@ -27,22 +27,18 @@ def register_cli(subparsers: Any) -> None:
     tp.add_argument("--duration-s", type=float, default=None, help="stop after (wall s)")
     tp.set_defaults(func=_teleop)
 
-    rd = subparsers.add_parser(
-        "record-demos", help="record teleoperated demos in the twin into a zarr episode store"
-    )
-    rd.add_argument("--teleop", choices=[*sorted(DEVICES), "expert"], required=True)
-    rd.add_argument("--task", default="pick_cube")
-    rd.add_argument("--obs", choices=["state", "pixels"], default="pixels")
-    rd.add_argument("--episodes", type=int, default=10, help="episodes to keep")
-    rd.add_argument("--seed", type=int, default=0)
-    rd.add_argument("--out", default="runs/demos", help="episode store folder")
+
+
+def add_teleop_record_args(rd: argparse.ArgumentParser) -> None:
+    """The teleop options of ``robot-rl record-demos`` (the command itself is in robot_rl.cli,
+    which also offers ``--scripted``)."""
+    rd.add_argument("--teleop", choices=[*sorted(DEVICES), "expert"], help="teleop device")
     rd.add_argument("--keys", default=None, help="scripted key stream (keyboard, headless)")
     rd.add_argument("--frame", choices=["operator", "tcp"], default="operator")
     rd.add_argument(
         "--operator-yaw-deg", type=float, default=0.0, help="operator heading; 180 = across"
     )
     rd.add_argument("--keep-failures", action="store_true")
-    rd.set_defaults(func=_record_demos)
 
 
 def _open(device: TeleopDevice) -> bool:
@@ -83,7 +79,8 @@ def _teleop(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record_demos(args: argparse.Namespace) -> int:
+def record_teleop_demos(args: argparse.Namespace) -> int:
+    """``record-demos --teleop ...``: teleoperated twin episodes into a zarr store."""
     from robot_rl.data.episodes import EpisodeStore
     from robot_rl.envs.twin_env import TwinEnv
     from robot_rl.hil.arbiter import Arbiter, ArbiterConfig

@@ -3,17 +3,16 @@ scripted key stream, and the expert records through the same device path."""
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from robot_rl.cli import main
 from robot_rl.data.episodes import EpisodeStore
 from robot_rl.envs.twin_env import TwinEnv
 from robot_rl.hil.arbiter import Arbiter, ArbiterConfig
-from robot_rl.hil.cli import register_cli
 from robot_rl.hil.commanders import DeviceCommander
 from robot_rl.hil.devices.keyboard import Keyboard, ScriptedKeys, parse_key_script
 from robot_rl.hil.frames import FrameConfig
@@ -56,10 +55,7 @@ def test_failure_and_reset_discard_and_a_lost_device_stops(tmp_path: Path) -> No
 
 
 def run_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="robot-rl")
-    register_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return main(argv)
 
 
 def test_cli_record_demos_by_the_expert(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -7,19 +7,19 @@ import argparse
 
 import pytest
 
-from robot_rl.hil.cli import register_cli
+from robot_rl.cli import build_parser
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="robot-rl")
-    register_cli(p.add_subparsers(dest="command", required=True))
-    return p
+    return build_parser()
 
 
 def test_subcommands_parse() -> None:
     a = parser().parse_args(["teleop", "--device", "spacemouse", "--echo"])
     assert a.device == "spacemouse" and a.echo and a.bus == "dds" and callable(a.func)
-    a = parser().parse_args(["record-demos", "--teleop", "gamepad", "--operator-yaw-deg", "180"])
+    a = parser().parse_args(
+        ["record-demos", "--task", "reach", "--teleop", "gamepad", "--operator-yaw-deg", "180"]
+    )
     assert a.teleop == "gamepad" and a.operator_yaw_deg == 180.0
     with pytest.raises(SystemExit):
         parser().parse_args(["teleop", "--device", "wiimote"])

@@ -131,10 +131,10 @@ class Task(ABC):
         """Dense shaping term in [-1, 0] (0 = at the goal)."""
 
     def reward(self, cell: TwinCell, success: bool) -> float:
-        """Sparse 1 on success, plus the dense shaping term when enabled."""
+        """Sparse 1 on success, plus the dense shaping term (in [-1, 0]) when enabled."""
         r = 1.0 if success else 0.0
         if self.cfg.dense_reward:
-            r += 0.1 * self.shaping(cell)
+            r += self.shaping(cell)
         return r
 
     @abstractmethod

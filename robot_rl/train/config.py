@@ -1,0 +1,112 @@
+"""The training job's configuration: one dataclass, embedded per-task defaults, YAML I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from robot_rl.agents.config import SACConfig, config_from_dict, config_to_dict, sac_config
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``robot-rl train`` needs; saved as config.json beside every checkpoint."""
+
+    # Registered twin task.
+    task: str = "pick_cube"
+    # Observation mode: "state" (proprio + object state) or "pixels" (proprio + 2 cameras).
+    obs: Literal["state", "pixels"] = "state"
+    # Add the task's dense shaping term to the sparse success reward.
+    dense_reward: bool = False
+    # Seed of the env resets, the agent and the demos.
+    seed: int = 0
+    # Budget of environment (policy) steps, 10 per robot-second.
+    env_steps: int = 15_000
+    # Stop early once an evaluation reaches this success rate (None: use the whole budget).
+    stop_at_success: float | None = 0.9
+    # Scripted expert demos recorded into the run's zarr store before training (0: none).
+    demos: int = 20
+    # An existing zarr demo store to use instead of recording scripted demos.
+    demo_path: str | None = None
+    # Environment steps of uniform-random actions before the policy acts.
+    random_steps: int = 1000
+    # Evaluation (deterministic policy) every this many env steps, over this many episodes.
+    eval_every_steps: int = 1000
+    eval_episodes: int = 10
+    # Atomic checkpoint (agent + replay + counters) every this many env steps.
+    checkpoint_every_steps: int = 2500
+    # The actor picks up new weights when this many updates have passed (versioned).
+    weights_every_updates: int = 50
+    # Rendered image size (pixels mode) in pixels, square.
+    image_size: int = 128
+    # torch intra-op threads. The env shares the process; on a 2-core machine 2 threads ran
+    # SAC updates 40x slower than 1 (oversubscription), so 1 unless the learner has a GPU.
+    torch_threads: int = 1
+    # Learner (SAC/RLPD) settings.
+    sac: SACConfig = field(default_factory=sac_config)
+
+    def __post_init__(self) -> None:
+        if self.obs not in ("state", "pixels"):
+            raise ValueError(f"obs must be 'state' or 'pixels', got {self.obs!r}")
+        for name in ("env_steps", "eval_every_steps", "eval_episodes", "checkpoint_every_steps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.demos < 0 or self.random_steps < 0:
+            raise ValueError("demos and random_steps must be >= 0")
+
+
+def default_config(task: str, obs: str) -> TrainConfig:
+    """The embedded default for a task and observation mode (the main job's settings)."""
+    if obs == "pixels":
+        sac = sac_config(replay_ratio=1.0)
+        return TrainConfig(task=task, obs="pixels", env_steps=30_000, sac=sac)
+    return TrainConfig(task=task, obs="state", sac=sac_config(replay_ratio=2.0))
+
+
+def to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    out = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "sac"}
+    out["sac"] = config_to_dict(cfg.sac)
+    return out
+
+
+def from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> TrainConfig:
+    """Overlay ``data`` on ``base`` (default: the task's embedded default). Unknown keys raise."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise KeyError(f"unknown training config keys {unknown}; known: {sorted(names)}")
+    if base is None:
+        base = default_config(data.get("task", "pick_cube"), data.get("obs", "state"))
+    values = {k: v for k, v in data.items() if k != "sac"}
+    cfg = dataclasses.replace(base, **values)
+    if "sac" in data:
+        merged = config_to_dict(cfg.sac)
+        _deep_update(merged, data["sac"])
+        cfg.sac = config_from_dict(merged)
+    return cfg
+
+
+def _deep_update(target: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if key not in target:
+            raise KeyError(f"unknown SAC config key {key!r}")
+        if isinstance(value, dict) and isinstance(target[key], dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value
+
+
+def load_yaml(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a training config must be a mapping")
+    return from_dict(data, base)
+
+
+def save_json(cfg: TrainConfig, path: Path) -> None:
+    path.write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True))
