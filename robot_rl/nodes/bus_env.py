@@ -192,10 +192,15 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
             raise ResetFailedError(f"reset service {self.cfg.reset_service!r}: {exc}") from exc
         if not reply.ok:
             raise ResetFailedError(f"reset service {self.cfg.reset_service!r}: {reply.message}")
+        # The request blocked this thread: take what queued meanwhile (the clock, the
+        # state) before deciding the observation time.
+        self.spin(0.0)
+        newest = max((t for t in self.assembler.stamps().values() if t is not None), default=0)
+        t_ref = max(self.bus.now().to_ns(), newest)
         # Observations sit on a grid of the policy period (where a lock-step twin stops;
         # the reset node replies while the twin waits at such a boundary).
         period = round(self.cfg.policy_period_s * 1e9)
-        obs = self._observe(-(-self.bus.now().to_ns() // period) * period)
+        obs = self._observe(-(-t_ref // period) * period)
         self.steps = 0
         self.episode_id += 1
         self._event(EpisodeEvent.START, self.actor_id)
