@@ -11,6 +11,7 @@ Times are bus time (sim time when the bus follows ``/clock``), in seconds.
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -103,6 +104,10 @@ class BridgeCore:
         self.last_report: SafetyReport | None = None
         self.last_reason = ""
         self.ticks = 0
+        # Age (s) of each accepted action at acceptance: bus time minus its stamp (the
+        # observation time). The target goes out in the same callback, so this is the
+        # observation-to-target latency of the graph.
+        self.command_ages: collections.deque[float] = collections.deque(maxlen=2000)
 
     @property
     def ready(self) -> bool:
@@ -137,6 +142,7 @@ class BridgeCore:
         self.last_report, self.last_reason = report, report.reason
         if not report.accepted:
             return None
+        self.command_ages.append(now_s - stamp)
         lo, hi = self.cfg.gripper_closed_value, self.cfg.gripper_open_value
         return lo + (float(a[6]) + 1.0) * 0.5 * (hi - lo)
 
@@ -171,6 +177,11 @@ class BridgeCore:
         values["measured_age_s"] = now_s - self.measured_s if self.ready else -1.0
         values["trips"] = len(self.trips)
         values["rejected_before_pose"] = self.rejected_before_pose
+        if self.command_ages:
+            ages_ms = np.asarray(self.command_ages) * 1e3
+            values["command_age_p50_ms"] = float(np.percentile(ages_ms, 50))
+            values["command_age_p99_ms"] = float(np.percentile(ages_ms, 99))
+            values["command_age_samples"] = len(ages_ms)
         if self.trips:
             last = self.trips[-1]
             values["trip_time_s"] = last.time_s

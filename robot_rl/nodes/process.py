@@ -38,6 +38,7 @@ class ProcessOptions:
     cyclone_config: str = ""  # Cyclone XML (inline, path or URI); "" = CYCLONEDDS_URI/defaults
     python: str = sys.executable
     env: Mapping[str, str] = field(default_factory=dict)  # extra environment variables
+    stock_serializer: bool = False  # cyclonedds' per-element serializer (benchmark baseline)
 
 
 def graph_params(
@@ -85,6 +86,8 @@ class GraphProcesses:
             cmd += ["--cyclone-config", o.cyclone_config]
         if self.graph.sim_time and inst.kind != "twin":
             cmd.append("--use-sim-time")
+        if o.stock_serializer:
+            cmd.append("--dds-stock-serializer")
         return cmd
 
     def log_path(self, node_name: str) -> Path:

@@ -75,6 +75,11 @@ def add_node_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--domain-id", type=int, default=None, help="DDS domain (ROS_DOMAIN_ID)")
     parser.add_argument("--cyclone-config", default="", help="Cyclone XML (inline, path or URI)")
     parser.add_argument("--use-sim-time", action="store_true", help="follow /clock")
+    parser.add_argument(
+        "--dds-stock-serializer",
+        action="store_true",
+        help="per-element cyclonedds serializer (benchmark baseline only)",
+    )
 
 
 def main_from_args(args: argparse.Namespace) -> int:
@@ -110,6 +115,7 @@ def _make_bus(args: argparse.Namespace, name: str) -> Bus:
         node_name=name,
         cyclone_config=args.cyclone_config,
         use_sim_time=args.use_sim_time,
+        fast_path=not getattr(args, "dds_stock_serializer", False),
     )
     ros2 = Ros2Config(node_name=name, namespace=args.namespace, use_sim_time=args.use_sim_time)
     return make_bus(BusConfig(backend=args.backend, dds=dds, ros2=ros2))
