@@ -11,7 +11,6 @@ import argparse
 import os
 import time
 
-import mujoco
 import numpy as np
 
 from robot_rl.envs.twin_env import TwinEnv
@@ -34,6 +33,8 @@ def env_rate(task: str, obs: str, steps: int) -> float:
 
 
 def physics_rate(task: str, ticks: int) -> float:
+    import mujoco  # after robot_rl, which selects the headless GL backend
+
     env = TwinEnv(task=task, obs="state")
     env.reset(seed=0)
     m, d = env.cell.model, env.cell.data

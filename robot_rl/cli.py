@@ -70,6 +70,7 @@ def _record_demos(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from robot_rl.hil.cli import add_teleop_record_args
     from robot_rl.hil.cli import register_cli as register_teleop
+    from robot_rl.nodes.cli import register_cli as register_nodes
 
     parser = argparse.ArgumentParser(prog="robot-rl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_teleop_record_args(rd)
     rd.set_defaults(func=_record_demos)
     register_teleop(sub)
+    register_nodes(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ safety filter) and a gripper opening, and it reports what a real cell's sensors 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,7 +251,15 @@ class TwinCell:
         """uint8 (H, W, 3) RGB image from ``camera`` at the configured size."""
         if self._renderer is None:
             h, w = self.cfg.image_size
-            self._renderer = mujoco.Renderer(self.model, height=h, width=w)
+            try:
+                self._renderer = mujoco.Renderer(self.model, height=h, width=w)
+            except mujoco.FatalError as exc:
+                raise RuntimeError(
+                    f"MuJoCo could not create an offscreen GL context (MUJOCO_GL="
+                    f"{os.environ.get('MUJOCO_GL')!r}). Headless: install libegl1 + "
+                    "libgl1-mesa-dri and set MUJOCO_GL=egl before anything imports mujoco "
+                    "(importing robot_rl first does this)."
+                ) from exc
             opt = self._renderer.scene.flags
             # Shadows/reflections/skybox cost ~8x on llvmpipe for little information.
             opt[mujoco.mjtRndFlag.mjRND_SHADOW] = False

@@ -16,4 +16,5 @@ def test_expert_success_rate(task: str) -> None:
     policy = ExpertPolicy(env)
     episodes = 50
     wins = sum(run_episode(env, policy, seed=1000 + ep).success for ep in range(episodes))
+    print(f"\n{task}: scripted expert {wins}/{episodes} (seeds 1000-{999 + episodes})")
     assert wins >= 0.95 * episodes, f"{task}: expert succeeded {wins}/{episodes}"
