@@ -34,6 +34,25 @@ class Intrinsics:
     distortion_model: str = "plumb_bob"
     coeffs: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
 
+    def scaled(self, width: int, height: int) -> Intrinsics:
+        """The same camera after resizing its image to ``width`` x ``height`` (x and y
+        independently, as a resize does)."""
+        sx, sy = width / self.width, height / self.height
+        return Intrinsics(
+            width,
+            height,
+            self.fx * sx,
+            self.fy * sy,
+            self.cx * sx,
+            self.cy * sy,
+            self.distortion_model,
+            self.coeffs,
+        )
+
+    def matrix(self) -> np.ndarray:
+        """3x3 camera matrix K."""
+        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
+
 
 class Camera(Protocol):
     """A colour camera. Nothing here blocks for more than a bounded driver call."""

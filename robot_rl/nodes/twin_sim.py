@@ -7,28 +7,15 @@ moving that clock, so the rest of the graph sees an instantaneous object reset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from robot_rl.cameras.base import Intrinsics
 from robot_rl.control.safety import Pose
 from robot_rl.twin.assets import sim_dir
 from robot_rl.twin.cell import ARM_JOINTS, GRIPPER_MAX_OPENING_M, CellConfig, TwinCell
 from robot_rl.twin.tasks import Task, make_task
 
 FINGER_JOINTS = ("finger_left", "finger_right")
-
-
-@dataclass(frozen=True)
-class CameraModel:
-    """Pinhole intrinsics of a rendered camera at the published size (pixels)."""
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
 
 
 class TwinSim:
@@ -130,12 +117,10 @@ class TwinSim:
         """uint8 (H, W, 3) RGB of ``camera``."""
         return self.cell.render(camera)
 
-    def camera_model(self, camera: str) -> CameraModel:
+    def camera_model(self, camera: str) -> Intrinsics:
         """Intrinsics of ``camera`` at the rendered size."""
         h, w = self.cell.cfg.image_size
-        cal = self.cell.calibration.cameras[camera]
-        k = cal.intrinsics_at(w, h)
-        return CameraModel(w, h, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]))
+        return self.cell.calibration.cameras[camera].intrinsics.scaled(w, h)
 
     def success(self) -> bool:
         """The task's success predicate now."""

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from robot_rl.cameras.base import Intrinsics
+
 
 def sim_dir() -> Path:
     """Folder of the twin's MJCF files (``sim/`` in the repo, ``robot_rl/sim`` when installed)."""
@@ -28,19 +30,7 @@ class CameraCalibration:
     parent: str  # "world" or a body name of the twin (e.g. "hand")
     pos_m: np.ndarray
     quat_wxyz: np.ndarray  # optical frame: x right, y down, z forward
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-
-    def intrinsics_at(self, width: int, height: int) -> np.ndarray:
-        """3x3 camera matrix after resizing the native image to ``width`` x ``height``."""
-        sx, sy = width / self.width, height / self.height
-        return np.array(
-            [[self.fx * sx, 0.0, self.cx * sx], [0.0, self.fy * sy, self.cy * sy], [0, 0, 1.0]]
-        )
+    intrinsics: Intrinsics  # at the camera's native resolution
 
 
 @dataclass(frozen=True)
@@ -80,12 +70,14 @@ def load_calibration(path: str | Path | None = None) -> CellCalibration:
                 parent=str(entry.get("parent", "world")),
                 pos_m=_vec(entry, "pos_m", 3, where),
                 quat_wxyz=quat / np.linalg.norm(quat),
-                width=int(intr["width"]),
-                height=int(intr["height"]),
-                fx=float(intr["fx"]),
-                fy=float(intr["fy"]),
-                cx=float(intr["cx"]),
-                cy=float(intr["cy"]),
+                intrinsics=Intrinsics(
+                    int(intr["width"]),
+                    int(intr["height"]),
+                    float(intr["fx"]),
+                    float(intr["fy"]),
+                    float(intr["cx"]),
+                    float(intr["cy"]),
+                ),
             )
         except KeyError as exc:
             raise ValueError(f"{where}: intrinsics lack {exc}") from None

@@ -104,10 +104,11 @@ class TwinCell:
             cam.quat = optical_to_mujoco_quat(cal.quat_wxyz)
             # Full pinhole intrinsics at the native resolution. Rendering at another size
             # rescales x and y independently, exactly like resizing the real image.
-            cam.resolution = [cal.width, cal.height]
-            cam.sensor_size = [cal.width * 1e-6, cal.height * 1e-6]  # 1 um "pixels"
-            cam.focal_pixel = [cal.fx, cal.fy]
-            cam.principal_pixel = [cal.cx - cal.width / 2.0, cal.cy - cal.height / 2.0]
+            k = cal.intrinsics
+            cam.resolution = [k.width, k.height]
+            cam.sensor_size = [k.width * 1e-6, k.height * 1e-6]  # 1 um "pixels"
+            cam.focal_pixel = [k.fx, k.fy]
+            cam.principal_pixel = [k.cx - k.width / 2.0, k.cy - k.height / 2.0]
 
     # ----------------------------------------------------------------------------- state
     def tcp_pose(self) -> Pose:

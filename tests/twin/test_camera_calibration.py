@@ -26,7 +26,7 @@ def project(cell: TwinCell, camera: str, point: np.ndarray, size: tuple[int, int
     r_cam = r_parent @ quat_wxyz_to_mat(cal.quat_wxyz)
     p_cam = p_parent + r_parent @ cal.pos_m
     x = r_cam.T @ (point - p_cam)
-    k = cal.intrinsics_at(size[1], size[0])
+    k = cal.intrinsics.scaled(size[1], size[0]).matrix()
     uvw = k @ x
     return uvw[:2] / uvw[2]
 
