@@ -82,6 +82,15 @@ class TwinCell:
         self._qerr = np.zeros(4)
         self._qconj = np.zeros(4)
         self._error = np.zeros(6)
+        # Views into MjData's fixed buffers, taken once: slicing them every tick costs more
+        # than the arithmetic done with them.
+        d, s = self.data, self.tcp_site
+        self._xpos, self._xmat = d.site_xpos[s], d.site_xmat[s]
+        self._q7, self._qd7, self._ctrl7 = d.qpos[:7], d.qvel[:7], d.ctrl[:7]
+        self._grav7, self._bias7 = d.qfrc_gravcomp[:7], d.qfrc_bias[:7]
+        self._jacp, self._jacr = self._jac[:3], self._jac[3:]
+        self._err_pos, self._err_rot = self._error[:3], self._error[3:]
+        self._coriolis = np.zeros(7)
         self._renderer: mujoco.Renderer | None = None
         self.camera_ids = {name: m.camera(name).id for name in self.cfg.cameras}
         self.ticks = 0
@@ -164,34 +173,33 @@ class TwinCell:
         ``pos`` (N, 3) and ``quat`` (N, 4) are the safety filter's interpolated setpoints for
         the coming ticks. As the filter does per tick, the translational target is re-capped to
         ``max_error_pos_m`` from the measured TCP, so nothing winds up in contact."""
-        d, site = self.data, self.tcp_site
+        m, d, xpos, xmat, q = self.model, self.data, self._xpos, self._xmat, self._quat
         capped = np.empty(3)
         for k in range(pos.shape[0]):
-            mujoco.mj_step1(self.model, d)
-            mujoco.mju_mat2Quat(self._quat, d.site_xmat[site])
-            np.subtract(pos[k], d.site_xpos[site], out=capped)
+            mujoco.mj_step1(m, d)
+            mujoco.mju_mat2Quat(q, xmat)
+            np.subtract(pos[k], xpos, out=capped)
             dist = math.sqrt(capped @ capped)
             if dist > max_error_pos_m:
                 capped *= max_error_pos_m / dist
-            capped += d.site_xpos[site]
+            capped += xpos
             self._control_and_step2(capped, quat[k])
         self.ticks += pos.shape[0]
 
     def _control_and_step2(self, target_pos: np.ndarray, target_quat: np.ndarray) -> None:
         """Impedance law for the current (post-``mj_step1``) state, then finish the step.
         Expects ``self._quat`` to hold the measured TCP orientation."""
-        m, d, err, jac = self.model, self.data, self._error, self._jac
-        site = self.tcp_site
-        np.subtract(target_pos, d.site_xpos[site], out=err[:3])
+        m, d, qerr = self.model, self.data, self._qerr
+        np.subtract(target_pos, self._xpos, out=self._err_pos)
         mujoco.mju_negQuat(self._qconj, self._quat)
-        mujoco.mju_mulQuat(self._qerr, target_quat, self._qconj)
-        if self._qerr[0] < 0.0:  # q and -q: take the short way round
-            self._qerr *= -1.0
-        mujoco.mju_quat2Vel(err[3:], self._qerr, 1.0)
-        mujoco.mj_jacSite(m, d, jac[:3], jac[3:], site)
-        gravity = d.qfrc_gravcomp[:7]
-        d.ctrl[:7] = self.law.torque(
-            err, self._jac_arm, d.qpos[:7], d.qvel[:7], gravity, d.qfrc_bias[:7] - gravity
+        mujoco.mju_mulQuat(qerr, target_quat, self._qconj)
+        if qerr[0] < 0.0:  # q and -q: take the short way round
+            qerr *= -1.0
+        mujoco.mju_quat2Vel(self._err_rot, qerr, 1.0)
+        mujoco.mj_jacSite(m, d, self._jacp, self._jacr, self.tcp_site)
+        np.subtract(self._bias7, self._grav7, out=self._coriolis)
+        self._ctrl7[:] = self.law.torque(
+            self._error, self._jac_arm, self._q7, self._qd7, self._grav7, self._coriolis
         )
         mujoco.mj_step2(m, d)
 
