@@ -33,7 +33,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = default_config(args.task, args.obs)
     if args.config:
         cfg = load_yaml(args.config, base=cfg)
-    for name in ("seed", "env_steps", "demos", "eval_every_steps", "eval_episodes"):
+    for name in ("seed", "env_steps", "demos", "eval_every_steps", "eval_episodes", "hil"):
         value = getattr(args, name)
         if value is not None:
             setattr(cfg, name, value)
@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--eval-every-steps", type=int)
     tr.add_argument("--eval-episodes", type=int)
     tr.add_argument("--no-early-stop", action="store_true", help="use the whole budget")
+    tr.add_argument(
+        "--hil",
+        choices=["off", "hil_serl", "rlif", "bc", "dagger"],
+        help="human in the loop, played by the twin's simulated operator",
+    )
     tr.add_argument("--out", help="run folder (default runs/<task>-<obs>-s<seed>)")
     tr.add_argument("--fresh", action="store_true", help="new timestamped folder, no resume")
     tr.add_argument("--quiet", action="store_true", help="no progress bar")

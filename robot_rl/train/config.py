@@ -44,6 +44,12 @@ class TrainConfig:
     weights_every_updates: int = 50
     # Rendered image size (pixels mode) in pixels, square.
     image_size: int = 128
+    # Human in the loop, played by the twin's simulated operator: "off", or a routing mode
+    # of robot_rl/hil/routing.py ("hil_serl", "rlif", "bc", "dagger").
+    hil: str = "off"
+    # The simulated operator's reaction delay (s) and action noise (std, action units).
+    operator_reaction_delay_s: float = 0.3
+    operator_action_noise_std: float = 0.0
     # torch intra-op threads. The env shares the process; on a 2-core machine 2 threads ran
     # SAC updates 40x slower than 1 (oversubscription), so 1 unless the learner has a GPU.
     torch_threads: int = 1
@@ -56,6 +62,8 @@ class TrainConfig:
         for name in ("env_steps", "eval_every_steps", "eval_episodes", "checkpoint_every_steps"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.hil not in ("off", "hil_serl", "rlif", "bc", "dagger"):
+            raise ValueError(f"hil must be off, hil_serl, rlif, bc or dagger; got {self.hil!r}")
         if self.demos < 0 or self.random_steps < 0:
             raise ValueError("demos and random_steps must be >= 0")
 

@@ -34,7 +34,7 @@ class Learner:
         self.online = ReplayBuffer(rep.capacity_frames, spec, ACTION_DIM)
         self.demo = ReplayBuffer(rep.demo_capacity_frames, spec, ACTION_DIM)
         self.sampler = MixedSampler(self.online, self.demo, rep.demo_fraction, seed=cfg.seed)
-        self.env_steps = 0  # transitions received
+        self.env_steps = 0  # the sending actor's env steps, as of its newest transition
         self.last_seq = 0  # highest sequence number received (acknowledged)
         self._published = -1
         self.update_time_s = 0.0
@@ -48,17 +48,19 @@ class Learner:
         return self.demo.num_transitions - before
 
     def ingest(self, records: list[TransitionRecord]) -> int:
-        """Store transitions in order; duplicates (seq <= last) are dropped. Returns the ack."""
+        """Store transitions in order, each in the buffer it names; duplicates (seq <= last)
+        are dropped, gaps raise. Returns the ack (highest contiguous seq stored)."""
         for r in records:
             if r.seq <= self.last_seq:
                 continue
             if r.seq != self.last_seq + 1:
                 raise RuntimeError(f"transition gap: got seq {r.seq} after {self.last_seq}")
-            self.online.add(
+            buffer = self.demo if r.buffer == "demo" else self.online
+            buffer.add(
                 r.obs, r.action, r.reward, r.next_obs, r.terminated, r.truncated, r.intervened
             )
             self.last_seq = r.seq
-            self.env_steps += 1
+            self.env_steps = max(self.env_steps, r.env_steps)
         return self.last_seq
 
     # ------------------------------------------------------------------ learning

@@ -21,6 +21,9 @@ from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.data.episodes import EpisodeStore
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
+from robot_rl.hil.session import HilSession
+from robot_rl.hil.sim_operator import SimOperatorConfig, SimulatedOperator
+from robot_rl.hil.twin_loop import sim_operator_session
 from robot_rl.train import checkpoint
 from robot_rl.train.actor import Actor
 from robot_rl.train.config import TrainConfig, save_json
@@ -40,6 +43,7 @@ class RunResult:
     num_updates: int = 0
     wall_s: float = 0.0
     resumed_from: int | None = None
+    operator_steps: int = 0  # steps the simulated operator was in control (this process)
 
     @property
     def final_success(self) -> float:
@@ -51,6 +55,19 @@ def make_env(cfg: TrainConfig) -> TwinEnv:
     env_cfg = EnvConfig(task=cfg.task, obs=cfg.obs, task_cfg=task_cfg)
     env_cfg.cell = replace(env_cfg.cell, image_size=(cfg.image_size, cfg.image_size))
     return TwinEnv(env_cfg)
+
+
+def _hil(cfg: TrainConfig, env: TwinEnv) -> tuple[HilSession, SimulatedOperator] | None:
+    """The simulated operator and its session, when ``cfg.hil`` is on (routing only: the
+    learner stores what the actor routes)."""
+    if cfg.hil == "off":
+        return None
+    op = SimOperatorConfig(
+        reaction_delay_s=cfg.operator_reaction_delay_s,
+        action_noise_std=cfg.operator_action_noise_std,
+        seed=cfg.seed,
+    )
+    return sim_operator_session(env, cfg.hil, None, None, operator=op)  # type: ignore[arg-type]
 
 
 def evaluate(
@@ -99,12 +116,14 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
             )
             store = EpisodeStore(demo_dir)
         learner.load_demos(store)
-    actor = Actor(env, SACAgent(cfg.sac, spec, action_dim=7), cfg.seed, cfg.random_steps)
+    actor = Actor(
+        env, SACAgent(cfg.sac, spec, action_dim=7), cfg.seed, cfg.random_steps, _hil(cfg, env)
+    )
     history_rows: list[dict[str, Any]] = []
     previous = checkpoint.latest(run_dir)
     if previous is not None:
         state = learner.restore(previous)
-        actor.env_steps = actor.seq = learner.env_steps
+        actor.env_steps, actor.seq = learner.env_steps, learner.last_seq
         actor.episodes = int(state["episodes"])
         history_rows = list(state["history"])
         result.resumed_from = learner.env_steps
@@ -124,35 +143,39 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
         unit="step",
         desc=f"train {cfg.task}/{cfg.obs}",
     )
-    next_eval = (learner.env_steps // cfg.eval_every_steps + 1) * cfg.eval_every_steps
-    next_ckpt = (learner.env_steps // cfg.checkpoint_every_steps + 1) * cfg.checkpoint_every_steps
+    next_eval = (actor.env_steps // cfg.eval_every_steps + 1) * cfg.eval_every_steps
+    next_ckpt = (actor.env_steps // cfg.checkpoint_every_steps + 1) * cfg.checkpoint_every_steps
     stop = False
-    while learner.env_steps < cfg.env_steps and not stop:
-        learner.ingest([actor.step()])
+    while actor.env_steps < cfg.env_steps and not stop:
+        learner.ingest(actor.step())
         learner.train()
         weights = learner.publish()
         if weights is not None:
             actor.load_weights(weights)
         for ep in actor.finished:
-            writer.add_scalar("train/return", ep.ret, learner.env_steps)
-            writer.add_scalar("train/success", float(ep.success), learner.env_steps)
+            writer.add_scalar("train/return", ep.ret, actor.env_steps)
+            writer.add_scalar("train/success", float(ep.success), actor.env_steps)
+            if cfg.hil != "off":
+                writer.add_scalar("hil/interventions", ep.interventions, actor.env_steps)
+                writer.add_scalar("hil/operator_steps", ep.intervention_steps, actor.env_steps)
+                result.operator_steps += ep.intervention_steps
         actor.finished.clear()
         bar.update()
-        if learner.env_steps >= next_eval or learner.env_steps >= cfg.env_steps:
+        if actor.env_steps >= next_eval or actor.env_steps >= cfg.env_steps:
             next_eval += cfg.eval_every_steps
-            point = _evaluate_point(cfg, eval_env, learner, t_start)
+            point = _evaluate_point(cfg, eval_env, learner, t_start, actor.env_steps)
             result.history.append(point)
             history_rows.append(point.__dict__)
             _log(writer, point, learner)
             write_metrics(result.history, run_dir / "metrics.csv")
             bar.set_postfix(success=f"{point.success:.0%}", upd_s=f"{point.updates_per_s:.0f}")
             stop = cfg.stop_at_success is not None and point.success >= cfg.stop_at_success
-        if learner.env_steps >= next_ckpt or stop or learner.env_steps >= cfg.env_steps:
+        if actor.env_steps >= next_ckpt or stop or actor.env_steps >= cfg.env_steps:
             next_ckpt += cfg.checkpoint_every_steps
             learner.save({"episodes": actor.episodes, "history": history_rows})
     bar.close()
     writer.close()
-    result.env_steps = learner.env_steps
+    result.env_steps = actor.env_steps
     result.num_updates = learner.agent.num_updates
     result.wall_s = time.perf_counter() - t_start
     _write_outputs(cfg, run_dir, result, eval_env, learner)
@@ -161,12 +184,14 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
     return result
 
 
-def _evaluate_point(cfg: TrainConfig, env: TwinEnv, learner: Learner, t_start: float) -> EvalPoint:
+def _evaluate_point(
+    cfg: TrainConfig, env: TwinEnv, learner: Learner, t_start: float, env_steps: int
+) -> EvalPoint:
     success, ret, _ = evaluate(env, learner.agent, cfg.eval_episodes)
     upd_s = learner.agent.num_updates / max(learner.update_time_s, 1e-9)
     return EvalPoint(
-        env_steps=learner.env_steps,
-        robot_minutes=learner.env_steps / env.cfg.control_hz / 60.0,
+        env_steps=env_steps,
+        robot_minutes=env_steps / env.cfg.control_hz / 60.0,
         wall_s=time.perf_counter() - t_start,
         updates=learner.agent.num_updates,
         updates_per_s=upd_s,
@@ -208,6 +233,10 @@ def write_metrics(history: list[EvalPoint], path: Path) -> None:
 
 
 def format_summary(cfg: TrainConfig, result: RunResult) -> str:
-    return summary_table(
+    table = summary_table(
         cfg.task, cfg.obs, result.history, result.num_updates, result.wall_s, result.run_dir
     )
+    if cfg.hil != "off":
+        table += f"\nhuman in the loop   {cfg.hil}, simulated operator in control for "
+        table += f"{result.operator_steps} steps"
+    return table

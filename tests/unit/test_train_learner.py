@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,9 @@ from robot_rl.train.learner import Learner
 SPEC = ObsSpec(state_dim=5)
 
 
-def records(n: int, start_seq: int = 1, episode_len: int = 10) -> list[TransitionRecord]:
+def records(
+    n: int, start_seq: int = 1, episode_len: int = 10, buffer: str = "online"
+) -> list[TransitionRecord]:
     rng = np.random.default_rng(start_seq)
     out, state = [], rng.normal(size=5).astype(np.float32)
     for k in range(n):
@@ -35,6 +38,8 @@ def records(n: int, start_seq: int = 1, episode_len: int = 10) -> list[Transitio
                 seq % episode_len == 0,
                 False,
                 0,
+                env_steps=seq,
+                buffer=buffer,  # type: ignore[arg-type]
             )
         )
         state = rng.normal(size=5).astype(np.float32) if seq % episode_len == 0 else nxt
@@ -135,3 +140,14 @@ def test_config_overrides_validate_keys(tmp_path: Path) -> None:
         from_dict({"sac": {"batchsize": 5}})
     with pytest.raises(ValueError, match="obs"):
         TrainConfig(obs="depth")  # type: ignore[arg-type]
+
+
+def test_routed_transitions_land_in_the_buffer_they_name(tmp_path: Path) -> None:
+    learner = Learner(small_config(), SPEC, tmp_path)
+    online = records(6)
+    demo = [replace(r, seq=r.seq + 6, buffer="demo", intervened=True) for r in records(4)]
+    learner.ingest(online + demo)
+    assert learner.online.num_transitions == 6
+    assert learner.demo.num_transitions == 4
+    # Env steps come from the actor's counter, not from the number of transitions.
+    assert learner.env_steps == 6 and learner.last_seq == 10

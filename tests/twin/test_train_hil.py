@@ -1,0 +1,49 @@
+"""The training job's actor routes human-in-the-loop steps (simulated operator) into the
+learner's buffers: HIL-SERL copies operator steps to the demo buffer, RLIF adds the -1
+onset penalty."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robot_rl.agents.sac import SACAgent
+from robot_rl.agents.types import obs_spec_from_space
+from robot_rl.train.actor import Actor
+from robot_rl.train.config import default_config
+from robot_rl.train.learner import Learner
+from robot_rl.train.run import _hil, make_env
+
+pytestmark = pytest.mark.twin
+
+
+@pytest.mark.parametrize("mode", ["hil_serl", "rlif"])
+def test_operator_steps_reach_the_learner(mode: str, tmp_path: Path) -> None:
+    cfg = default_config("reach", "state")
+    cfg.hil, cfg.random_steps, cfg.operator_reaction_delay_s = mode, 0, 0.1
+    env = make_env(cfg)
+    spec = obs_spec_from_space(env.observation_space)
+    learner = Learner(cfg, spec, tmp_path)
+    # An untrained policy gets stuck, so the operator takes over.
+    actor = Actor(env, SACAgent(cfg.sac, spec), cfg.seed, cfg.random_steps, _hil(cfg, env))
+    while actor.episodes < 4:
+        learner.ingest(actor.step())
+    operator_steps = sum(ep.intervention_steps for ep in actor.finished)
+    assert operator_steps > 0 and sum(ep.interventions for ep in actor.finished) > 0
+    assert learner.env_steps == actor.env_steps
+    n = learner.online.num_transitions
+    intervened = learner.online.flags["intervened"][: learner.online.cursor_state()["filled"]]
+    if mode == "hil_serl":
+        # Every executed step is online; operator steps are also demos.
+        assert n == actor.env_steps
+        assert learner.demo.num_transitions == operator_steps
+        assert intervened.sum() >= operator_steps
+    else:
+        # RLIF: task reward is gone; each onset adds a terminal -1 transition.
+        rewards = learner.online.reward[: learner.online.cursor_state()["filled"]]
+        onsets = sum(ep.interventions for ep in actor.finished)
+        assert learner.demo.num_transitions == 0
+        assert n == actor.env_steps + onsets
+        assert np.isclose(rewards, -1.0).sum() == onsets
