@@ -1,0 +1,89 @@
+"""Perturbed scripted experts: the near-misses of twin reward labels.
+
+A clean expert alone gives a classifier only "far from done" negatives. The modes here
+stop or spoil an expert rollout close to the goal, so the labelled set also holds frames
+that look almost like success but are not (a cube lifted 6 cm instead of 10, a dropped cube).
+Labels never come from here: they come from the task's privileged predicate, frame by frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from robot_rl.envs.twin_env import TwinEnv
+
+MODES = ("clean", "noise", "stall", "drop")
+
+
+@dataclass(frozen=True)
+class PerturbConfig:
+    """How episodes are spoiled; one mode is drawn per episode."""
+
+    weights: tuple[float, float, float, float] = (0.4, 0.2, 0.25, 0.15)  # clean, noise, stall, drop
+    clean_noise_std: float = 0.05  # action noise of "clean" episodes (keeps them varied)
+    noise_std: tuple[float, float] = (0.15, 0.5)  # action noise range of "noise" episodes
+    # "stall" and "drop" fire once task.shaping() (in [-1, 0]) rises above a value drawn
+    # from this range: close to the goal but visibly short of it. For pick_cube, -0.08 is a
+    # cube held 1.3 cm below the success height; stalls closer than that differ by under a
+    # pixel at 128 px and are label noise, not near-misses. The frames of a lift passing
+    # the threshold still give millimetre-close pairs on both sides.
+    trigger_shaping: tuple[float, float] = (-0.42, -0.08)
+
+
+def draw_mode(rng: np.random.Generator, cfg: PerturbConfig) -> str:
+    """One of MODES, drawn with ``cfg.weights``."""
+    w = np.asarray(cfg.weights, float)
+    return str(MODES[int(rng.choice(len(MODES), p=w / w.sum()))])
+
+
+class PerturbedExpert:
+    """The env's scripted expert with one perturbation mode applied (privileged; twin only)."""
+
+    def __init__(
+        self, env: TwinEnv, mode: str, rng: np.random.Generator, cfg: PerturbConfig
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown perturbation mode {mode!r}; known: {MODES}")
+        self.env = env
+        self.mode = mode
+        self.rng = rng
+        self.expert = env.expert()
+        self.expert.reset()
+        self.noise_std = (
+            float(rng.uniform(*cfg.noise_std)) if mode == "noise" else cfg.clean_noise_std
+        )
+        self.trigger = float(rng.uniform(*cfg.trigger_shaping))
+        self.triggered_at: int | None = None  # step index at which stall/drop began
+        self._hold_pos_m: np.ndarray | None = None  # TCP position where a stall began
+        self.steps = 0
+        self._gripper = 1.0
+
+    def act(self) -> np.ndarray:
+        """Next action in [-1, 1]^7."""
+        cell = self.env.cell
+        a = np.asarray(self.expert.act(cell), float).copy()
+        if (
+            self.mode in ("stall", "drop")
+            and self.triggered_at is None
+            and self.env.task.shaping(cell) >= self.trigger
+        ):
+            self.triggered_at = self.steps
+            self._hold_pos_m = cell.data.site_xpos[cell.tcp_site].copy()
+        if self.triggered_at is not None:
+            if self.mode == "stall":
+                # Servo back to where the stall began: a zero action would keep the filter's
+                # target, which leads the lagging arm by up to a step, so the arm would drift
+                # on towards (and past) the success threshold.
+                assert self._hold_pos_m is not None
+                tcp = cell.data.site_xpos[cell.tcp_site]
+                a[:3] = (self._hold_pos_m - tcp) / self.env.task.cfg.action_scale_pos_m
+                a[3:6] = 0.0
+                a[6] = self._gripper  # keep holding whatever is held
+            else:
+                a[6] = 1.0  # open: the object falls
+        self._gripper = float(a[6])
+        a[:6] += self.rng.normal(0.0, self.noise_std, 6)
+        self.steps += 1
+        return np.clip(a, -1.0, 1.0)

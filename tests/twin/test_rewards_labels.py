@@ -1,0 +1,125 @@
+"""Twin reward labels: frames labelled by the privileged predicate, near-misses, lighting."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from robot_rl.data.episodes import EpisodeStore
+from robot_rl.envs.twin_env import EnvConfig, TwinEnv
+from robot_rl.rewards.cli import register_cli
+from robot_rl.rewards.dataset import load_labelled_frames
+from robot_rl.rewards.lighting import LightRandomizer
+from robot_rl.rewards.perturb import MODES, PerturbConfig, PerturbedExpert
+from robot_rl.rewards.twin_labels import LabelGenConfig, generate_twin_labels
+
+pytestmark = pytest.mark.twin
+SIZE = (48, 48)
+
+
+@pytest.fixture(scope="module")
+def labels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("labels") / "pick_cube"
+    # Seeds 4..9 draw every perturbation mode (clean, noise, stall, drop).
+    summary = generate_twin_labels(out, LabelGenConfig(episodes=6, seed=4, image_size=SIZE))
+    assert summary.episodes == 6 and summary.positives > 0
+    return out
+
+
+def test_labels_are_the_privileged_predicate(labels: Path) -> None:
+    store = EpisodeStore(labels)
+    env = TwinEnv(EnvConfig(task="pick_cube", obs="state"))
+    for i in range(len(store)):
+        ep = store.episode(i)
+        env.reset(seed=ep.metadata["seed"])
+        replayed = []
+        for a in ep.action:
+            env.step(a)
+            replayed.append(env.task.success(env.cell))
+        assert np.array_equal(np.array(replayed), ep.success), f"episode {i}"
+    env.close()
+
+
+def test_near_misses_and_modes(labels: Path) -> None:
+    store = EpisodeStore(labels)
+    modes = {store.metadata(i)["mode"] for i in range(len(store))}
+    assert modes == set(MODES)
+    for i in range(len(store)):
+        ep = store.episode(i)
+        if ep.metadata["mode"] in ("stall", "drop"):
+            assert not ep.success[-1], "a spoiled episode must end short of success"
+        if ep.success.any():  # frames after the first success are kept, then it stops
+            first = int(np.argmax(ep.success))
+            assert ep.num_steps - first - 1 <= LabelGenConfig().post_success_steps
+        assert ep.images["front"].shape[1:] == (*SIZE, 3)
+
+
+def test_lighting_is_randomised_and_recorded(labels: Path) -> None:
+    store = EpisodeStore(labels)
+    diffuse = [
+        tuple(map(tuple, store.metadata(i)["lighting"]["diffuse"])) for i in range(len(store))
+    ]
+    assert len(set(diffuse)) == len(store)
+    means = [store.episode(i).images["front"][0].mean() for i in range(len(store))]
+    assert np.ptp(means) > 5.0  # visibly different brightness
+
+
+def test_light_randomizer_restores_nominal() -> None:
+    env = TwinEnv(EnvConfig(task="pick_cube", obs="state"))
+    m = env.cell.model
+    nominal = m.light_diffuse.copy()
+    lights = LightRandomizer(m)
+    lights.apply(np.random.default_rng(0))
+    assert not np.allclose(m.light_diffuse, nominal)
+    lights.restore()
+    assert np.allclose(m.light_diffuse, nominal)
+    env.close()
+
+
+def test_stall_holds_short_of_success() -> None:
+    env = TwinEnv(EnvConfig(task="pick_cube", obs="state"))
+    stalled = 0
+    for seed in range(3):
+        env.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        cfg = PerturbConfig(trigger_shaping=(-0.2, -0.2))  # stall half-way up the lift
+        policy = PerturbedExpert(env, "stall", rng, cfg)
+        for _ in range(60):
+            env.step(policy.act())
+        if policy.triggered_at is not None:
+            stalled += 1
+            assert not env.task.success(env.cell)
+    assert stalled >= 2
+    env.close()
+
+
+def test_labelled_frames_load(labels: Path) -> None:
+    data = load_labelled_frames([labels])
+    assert data.cameras == ("front", "wrist") and data.image_shape == (*SIZE, 3)
+    assert 0 < data.positives < len(data)
+
+
+def test_cli_make_reward_labels(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    out = tmp_path / "cli_labels"
+    args = parser.parse_args(
+        [
+            "make-reward-labels",
+            "--out",
+            str(out),
+            "--episodes",
+            "1",
+            "--image-size",
+            "32",
+            "32",
+            "--cameras",
+            "front",
+        ]
+    )
+    assert args.func(args) == 0
+    store = EpisodeStore(out)
+    assert len(store) == 1 and store.spec.cameras == ("front",)
