@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     from robot_rl.hil.cli import add_teleop_record_args
     from robot_rl.hil.cli import register_cli as register_teleop
     from robot_rl.nodes.cli import register_cli as register_nodes
+    from robot_rl.rewards.cli import register_cli as register_rewards
 
     parser = argparse.ArgumentParser(prog="robot-rl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     rd.set_defaults(func=_record_demos)
     register_teleop(sub)
     register_nodes(sub)
+    register_rewards(sub)
     return parser
 
 
