@@ -36,15 +36,16 @@ Tensor = torch.Tensor
 class TrainRewardConfig:
     """How a success classifier is trained and its threshold chosen."""
 
-    steps: int = 1500  # gradient steps on balanced batches
+    steps: int = 1000  # gradient steps on balanced batches
     max_train_positives: int | None = None  # cap on success frames trained on (None: all)
     max_positives_per_episode: int | None = None  # cap per training episode (None: all)
-    batch_size: int = 64  # frames per step, half success and half failure
+    batch_size: int = 32  # frames per step, half success and half failure
     learning_rate: float = 3e-4  # AdamW step size
     weight_decay: float = 1e-2  # AdamW decoupled weight decay
     label_smoothing: float = 0.05  # targets become eps/2 and 1 - eps/2 (avoids overconfidence)
     val_fraction: float = 0.2  # share of episodes held out for validation
     eval_every: int = 100  # steps between validation passes (best one is kept)
+    ema_decay: float = 0.99  # validate and keep an exponential moving average of the weights
     target_precision: float = 0.95  # validation precision the threshold is chosen for
     cache_budget_mb: float = 1024.0  # max float16 feature cache; fewer views if over
     seed: int = 0  # split, sampling, augmentation and initialisation
@@ -115,7 +116,10 @@ def train_success_classifier(
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     targets = torch.as_tensor(train.labels, dtype=torch.float32)
     eps = cfg.label_smoothing
-    best: tuple[float, int, dict[str, Tensor]] = (np.inf, 0, copy.deepcopy(model.state_dict()))
+    # The weights that are validated (and kept) are an exponential moving average: with
+    # a few hundred success frames the raw weights swing from one validation to the next.
+    ema = _clone(model).eval() if cfg.ema_decay > 0 else model
+    best: tuple[float, int, dict[str, Tensor]] = (np.inf, 0, copy.deepcopy(ema.state_dict()))
     for step in range(1, cfg.steps + 1):
         model.train()
         idx = balanced_batch(train.labels, cfg.batch_size, rng)
@@ -125,12 +129,14 @@ def train_success_classifier(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        if ema is not model:
+            ema_update(ema, model, cfg.ema_decay)
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            probs = predict_proba(model, val.images)
+            probs = predict_proba(ema, val.images)
             val_loss = balanced_log_loss(probs, val.labels)
             say(f"step {step}: train loss {loss.item():.4f}, val balanced log-loss {val_loss:.4f}")
             if val_loss < best[0]:
-                best = (val_loss, step, copy.deepcopy(model.state_dict()))
+                best = (val_loss, step, copy.deepcopy(ema.state_dict()))
     model.load_state_dict(best[2])
     model.eval()
     probs = predict_proba(model, val.images)
@@ -148,6 +154,24 @@ def train_success_classifier(
         cached_views=batches.views,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _clone(model: SuccessClassifier) -> SuccessClassifier:
+    # A CLIP embedder is shared, not copied: it is frozen and large.
+    embedder = getattr(model.features, "embedder", None)
+    memo = {id(embedder): embedder} if embedder is not None else {}
+    return copy.deepcopy(model, memo)
+
+
+@torch.no_grad()
+def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for trained parameters; buffers are copied.
+    Frozen parameters are left alone (averaging equal values would still round them)."""
+    for e, m in zip(ema.parameters(), model.parameters(), strict=True):
+        if m.requires_grad:
+            e.mul_(decay).add_(m.detach(), alpha=1.0 - decay)
+    for eb, mb in zip(ema.buffers(), model.buffers(), strict=True):
+        eb.copy_(mb)
 
 
 def balanced_log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
