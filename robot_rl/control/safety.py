@@ -94,8 +94,9 @@ class SafetyFilter:
 
     def __init__(self, cfg: SafetyConfig) -> None:
         self.cfg = cfg
-        self._low = np.array(cfg.workspace_low_m, dtype=np.float64)
-        self._high = np.array(cfg.workspace_high_m, dtype=np.float64)
+        # The box goals are clamped to: the taught box inset by the tracking margin.
+        self._low = np.array(cfg.workspace_low_m, dtype=np.float64) + cfg.tracking_margin_m
+        self._high = np.array(cfg.workspace_high_m, dtype=np.float64) - cfg.tracking_margin_m
         self._nominal = np.array(cfg.nominal_quat_wxyz, dtype=np.float64)
         self._nominal_conj = quat_conj(self._nominal)
         self._goal: Pose | None = None

@@ -71,6 +71,8 @@ def pose(pos: np.ndarray | list[float] = HOME, quat: np.ndarray = DOWN) -> Pose:
 
 
 def make(measured: Pose | None = None, now_s: float = 0.0, **kw: float) -> SafetyFilter:
+    # The box geometry below is checked exactly, so no tracking margin unless asked for.
+    kw.setdefault("tracking_margin_m", 0.0)
     f = SafetyFilter(SafetyConfig(**kw))  # type: ignore[arg-type]
     f.reset(measured or pose(), now_s)
     return f
@@ -113,7 +115,7 @@ def test_config_validation(kw: dict[str, object], match: str) -> None:
 
 
 def test_needs_reset_and_finite_reset() -> None:
-    f = SafetyFilter(SafetyConfig())
+    f = SafetyFilter(SafetyConfig(tracking_margin_m=0.0))
     with pytest.raises(RuntimeError):
         f.setpoint(0.0, pose())
     with pytest.raises(RuntimeError):
@@ -375,7 +377,7 @@ def test_interpolation_hand_values() -> None:
 
 def test_interpolation_monotone_random() -> None:
     rng = np.random.default_rng(8)
-    cfg = SafetyConfig()
+    cfg = SafetyConfig(tracking_margin_m=0.0)
     for _ in range(100):
         axis = rng.normal(size=3)
         start_q = mj_mul(mj_quat(axis / np.linalg.norm(axis), rng.uniform(0, 0.3)), DOWN)
@@ -427,7 +429,7 @@ def test_track_hand_values_and_watchdog_guard() -> None:
 
 def test_track_stays_in_limits_and_matches_setpoint() -> None:
     rng = np.random.default_rng(9)
-    cfg = SafetyConfig()
+    cfg = SafetyConfig(tracking_margin_m=0.0)
     for _ in range(200):
         # Start on the tilt/twist boundary, so that slerps can bulge out of the cone.
         axis = rng.normal(size=3)
@@ -676,3 +678,14 @@ def test_slow_zone_limits_motion_towards_a_face() -> None:
     assert off.command([0, 0, -0.02], [0, 0, 0], 0.0, pose([0.5, 0.0, 0.02])).goal.pos[2] == (
         pytest.approx(0.0)
     )
+
+
+def test_tracking_margin_keeps_goals_inside_the_taught_box() -> None:
+    f = make(pose([0.5, 0.0, 0.3]), 0.0, tracking_margin_m=0.005, slow_zone_m=0.0)
+    at = pose([0.5, 0.0, 0.3])
+    for k in range(40):  # push out through the +y face; the arm follows the goal
+        r = f.command([0.0, 0.03, 0.0], [0, 0, 0], 0.1 * k, at)
+        at = r.goal
+    assert r.goal.pos[1] == pytest.approx(HIGH[1] - 0.005)
+    with pytest.raises(ValueError, match="tracking margin"):
+        SafetyConfig(workspace_low_m=(0.0, 0.0, 0.0), workspace_high_m=(0.009, 1.0, 1.0))
