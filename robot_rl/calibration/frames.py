@@ -7,8 +7,9 @@ pi about x.
 
 from __future__ import annotations
 
-import mujoco
 import numpy as np
+
+from robot_rl.control.rotations import mat_to_quat, quat_to_mat
 
 # R_mujoco = R_optical @ OPTICAL_TO_MUJOCO
 OPTICAL_TO_MUJOCO = np.diag([1.0, -1.0, -1.0])
@@ -26,18 +27,6 @@ def look_at_optical(pos: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.n
     return np.column_stack([x, np.cross(z, x), z])
 
 
-def mat_to_quat_wxyz(mat: np.ndarray) -> np.ndarray:
-    quat = np.zeros(4)
-    mujoco.mju_mat2Quat(quat, np.ascontiguousarray(mat, dtype=float).reshape(9))
-    return quat
-
-
-def quat_wxyz_to_mat(quat: np.ndarray) -> np.ndarray:
-    mat = np.zeros(9)
-    mujoco.mju_quat2Mat(mat, np.asarray(quat, dtype=float))
-    return mat.reshape(3, 3)
-
-
 def optical_to_mujoco_quat(quat_optical_wxyz: np.ndarray) -> np.ndarray:
     """MuJoCo camera quaternion for a calibrated optical-frame orientation."""
-    return mat_to_quat_wxyz(quat_wxyz_to_mat(quat_optical_wxyz) @ OPTICAL_TO_MUJOCO)
+    return mat_to_quat(quat_to_mat(np.asarray(quat_optical_wxyz, float)) @ OPTICAL_TO_MUJOCO)

@@ -7,7 +7,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from robot_rl.calibration.frames import quat_wxyz_to_mat
+from robot_rl.control.rotations import quat_to_mat
 from robot_rl.twin.assets import sim_dir
 from robot_rl.twin.cell import HOME_Q, CellConfig, TwinCell
 
@@ -23,7 +23,7 @@ def project(cell: TwinCell, camera: str, point: np.ndarray, size: tuple[int, int
         body = cell.model.body(cal.parent).id
         r_parent = cell.data.xmat[body].reshape(3, 3)
         p_parent = cell.data.xpos[body]
-    r_cam = r_parent @ quat_wxyz_to_mat(cal.quat_wxyz)
+    r_cam = r_parent @ quat_to_mat(cal.quat_wxyz)
     p_cam = p_parent + r_parent @ cal.pos_m
     x = r_cam.T @ (point - p_cam)
     k = cal.intrinsics.scaled(size[1], size[0]).matrix()

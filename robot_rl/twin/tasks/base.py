@@ -7,9 +7,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-import mujoco
 import numpy as np
 
+from robot_rl.control.rotations import quat_mul, quat_to_mat
 from robot_rl.control.safety import Pose
 from robot_rl.twin.cell import GRIPPER_MAX_OPENING_M, TwinCell
 
@@ -44,12 +44,6 @@ class TaskConfig:
 def yaw_quat(yaw: float) -> np.ndarray:
     """Quaternion of a rotation by ``yaw`` about the base z axis."""
     return np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])
-
-
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    out = np.zeros(4)
-    mujoco.mju_mulQuat(out, np.asarray(a, float), np.asarray(b, float))
-    return out
 
 
 def tcp_yaw(cell: TwinCell) -> float:
@@ -165,6 +159,6 @@ def set_free_body_pose(cell: TwinCell, joint: str, pos: np.ndarray, quat: np.nda
 
 
 def body_yaw(quat: np.ndarray) -> float:
-    mat = np.zeros(9)
-    mujoco.mju_quat2Mat(mat, quat)
-    return math.atan2(mat[3], mat[0])
+    """Heading of a body's x axis in the base xy plane (rad)."""
+    mat = quat_to_mat(np.asarray(quat, float))
+    return math.atan2(mat[1, 0], mat[0, 0])
