@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -65,6 +65,30 @@ class TeleopDevice(ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class InputSource(Protocol):
+    """Where a device's raw input comes from: the hardware, or a script in tests."""
+
+    def open(self) -> None:
+        """Open; raises `DeviceUnavailableError`."""
+        ...
+
+    def close(self) -> None:
+        """Release."""
+        ...
+
+
+class SourcedDevice(TeleopDevice):
+    """A device that opens and closes through its injectable input ``source``."""
+
+    source: InputSource
+
+    def open(self) -> None:
+        self.source.open()
+
+    def close(self) -> None:
+        self.source.close()
 
 
 class StickyGripper:

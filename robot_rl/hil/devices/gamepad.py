@@ -18,7 +18,7 @@ import numpy as np
 
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.hil.devices._pygame import has_display, import_pygame
-from robot_rl.hil.devices.base import DeviceSample, StickyGripper, TeleopDevice
+from robot_rl.hil.devices.base import DeviceSample, InputSource, SourcedDevice, StickyGripper
 from robot_rl.hil.errors import DeviceLostError, DeviceUnavailableError
 
 ACCESS_FIX = (
@@ -37,19 +37,11 @@ class GamepadReading(NamedTuple):
     hat: tuple[int, int] = (0, 0)
 
 
-class GamepadSource(Protocol):
+class GamepadSource(InputSource, Protocol):
     """Where readings come from: SDL, or a script in tests."""
-
-    def open(self) -> None:
-        """Open; raises `DeviceUnavailableError`."""
-        ...
 
     def read(self) -> GamepadReading:
         """Latest state, non-blocking; raises `DeviceLostError`."""
-        ...
-
-    def close(self) -> None:
-        """Release."""
         ...
 
 
@@ -72,7 +64,7 @@ class GamepadConfig:
     axis_gain: float = 1.0
 
 
-class Gamepad(TeleopDevice):
+class Gamepad(SourcedDevice):
     """Gamepad backend; ``source`` defaults to the first SDL joystick."""
 
     name = "gamepad"
@@ -82,12 +74,6 @@ class Gamepad(TeleopDevice):
         self.cfg = cfg if cfg is not None else GamepadConfig()
         self.source: GamepadSource = source if source is not None else PygameJoystickSource()
         self.gripper = StickyGripper()
-
-    def open(self) -> None:
-        self.source.open()
-
-    def close(self) -> None:
-        self.source.close()
 
     def sample(self) -> DeviceSample:
         r = self.source.read()

@@ -17,7 +17,7 @@ import numpy as np
 
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.hil.devices._pygame import has_display, import_pygame
-from robot_rl.hil.devices.base import DeviceSample, StickyGripper, TeleopDevice
+from robot_rl.hil.devices.base import DeviceSample, InputSource, SourcedDevice, StickyGripper
 from robot_rl.hil.errors import DeviceLostError, DeviceUnavailableError
 
 # key -> (twist axis, sign); axes 0-2 translation, 3-5 rotation, in the teleop frame.
@@ -36,19 +36,11 @@ CLOSE_KEY, OPEN_KEY = "c", "o"
 ALL_KEYS = (*MOTION_KEYS, *BUTTON_KEYS, CLOSE_KEY, OPEN_KEY)
 
 
-class KeyboardSource(Protocol):
+class KeyboardSource(InputSource, Protocol):
     """Where key states come from: a window, or a script."""
-
-    def open(self) -> None:
-        """Open; raises `DeviceUnavailableError`."""
-        ...
 
     def held(self) -> frozenset[str]:
         """Names of the keys held now, non-blocking; raises `DeviceLostError`."""
-        ...
-
-    def close(self) -> None:
-        """Release."""
         ...
 
 
@@ -60,7 +52,7 @@ class KeyboardConfig:
     key_speed: float = 1.0
 
 
-class Keyboard(TeleopDevice):
+class Keyboard(SourcedDevice):
     """Keyboard backend; ``source`` defaults to a pygame window."""
 
     name = "keyboard"
@@ -72,12 +64,6 @@ class Keyboard(TeleopDevice):
         self.cfg = cfg if cfg is not None else KeyboardConfig()
         self.source: KeyboardSource = source if source is not None else PygameKeyboardSource()
         self.gripper = StickyGripper()
-
-    def open(self) -> None:
-        self.source.open()
-
-    def close(self) -> None:
-        self.source.close()
 
     def sample(self) -> DeviceSample:
         keys = self.source.held()

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
-from robot_rl.hil.devices.base import DeviceSample, StickyGripper, TeleopDevice
+from robot_rl.hil.devices.base import DeviceSample, InputSource, SourcedDevice, StickyGripper
 from robot_rl.hil.errors import DeviceLostError, DeviceUnavailableError
 
 # T = HID_TO_TELEOP @ HID: T.x = -HID.y, T.y = -HID.x, T.z = -HID.z.
@@ -43,19 +43,11 @@ class SpaceMouseReading(NamedTuple):
     buttons: tuple[int, ...] = ()
 
 
-class SpaceMouseSource(Protocol):
+class SpaceMouseSource(InputSource, Protocol):
     """Where readings come from: the HID device, or a script in tests."""
-
-    def open(self) -> None:
-        """Open; raises `DeviceUnavailableError`."""
-        ...
 
     def read(self) -> SpaceMouseReading:
         """Latest reading, non-blocking; raises `DeviceLostError`."""
-        ...
-
-    def close(self) -> None:
-        """Release."""
         ...
 
 
@@ -79,7 +71,7 @@ def hid_to_teleop(reading: SpaceMouseReading) -> np.ndarray:
     return np.concatenate([lin, ang])
 
 
-class SpaceMouse(TeleopDevice):
+class SpaceMouse(SourcedDevice):
     """SpaceMouse backend; ``source`` defaults to the real HID device."""
 
     name = "spacemouse"
@@ -91,12 +83,6 @@ class SpaceMouse(TeleopDevice):
         self.cfg = cfg if cfg is not None else SpaceMouseConfig()
         self.source: SpaceMouseSource = source if source is not None else PySpaceMouseSource()
         self.gripper = StickyGripper()
-
-    def open(self) -> None:
-        self.source.open()
-
-    def close(self) -> None:
-        self.source.close()
 
     def sample(self) -> DeviceSample:
         r = self.source.read()
