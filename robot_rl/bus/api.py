@@ -9,7 +9,10 @@ A node's loop::
     bus.spin(until=lambda: done)          # callbacks run here, in this thread
 
 Callbacks only ever run inside `Bus.spin_once` / `Bus.spin` (or, on the inproc backend,
-inside the ``publish`` call that triggers them), never on a background thread.
+inside the ``publish`` call that triggers them), never on a background thread. A callback
+never spins or blocks (every backend refuses, as rclpy does): a service that has to wait
+answers later (`Bus.serve_deferred`), a callback that needs a service calls
+`Bus.request_async` and checks the pending reply on a later callback.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Protocol, TypeVar
 from robot_rl.bus.msgs.base import Message, ServiceType
 from robot_rl.bus.msgs.builtin_interfaces import Time
 from robot_rl.bus.qos import QoS
+from robot_rl.bus.service import PendingReply, Responder
 from robot_rl.bus.subscription import SubscriptionStats
 
 M = TypeVar("M", bound=Message)
@@ -140,6 +144,17 @@ class Bus(Protocol):
         """Answer requests with ``handler(request)``, called from `spin_once`."""
         ...
 
+    def serve_deferred(
+        self,
+        service: str,
+        srv_type: ServiceType[Req, Resp],
+        handler: Callable[[Req, Responder[Resp]], None],
+    ) -> ServiceServer:
+        """Call ``handler(request, responder)`` from `spin_once`; the handler returns at
+        once and the reply goes out when ``responder.reply(response)`` is called, then or
+        from any later callback or poll in the spinning thread."""
+        ...
+
     def request(
         self,
         service: str,
@@ -147,11 +162,25 @@ class Bus(Protocol):
         request: Req,
         timeout_s: float,
     ) -> Resp:
-        """Call a service and block up to ``timeout_s`` seconds for the reply.
+        """Call a service and block up to ``timeout_s`` seconds for the reply, spinning
+        this bus meanwhile (so never from inside a callback: that raises `BusError`).
 
         Raises `ServiceUnavailableError` when no server is found in time and
         `ServiceTimeoutError` when the server does not answer in time.
         """
+        ...
+
+    def request_async(
+        self,
+        service: str,
+        srv_type: ServiceType[Req, Resp],
+        request: Req,
+        timeout_s: float,
+    ) -> PendingReply[Resp]:
+        """Send a request without waiting. ``pending.done()`` turns True when the reply
+        arrives or ``timeout_s`` wall seconds pass; ``pending.result()`` then returns the
+        reply or raises `ServiceUnavailableError` / `ServiceTimeoutError`. The reply
+        arrives while the bus spins."""
         ...
 
     def close(self) -> None:

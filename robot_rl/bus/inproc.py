@@ -27,6 +27,13 @@ from robot_rl.bus.msgs.base import Message, ServiceType
 from robot_rl.bus.msgs.builtin_interfaces import Time
 from robot_rl.bus.names import resolve
 from robot_rl.bus.qos import DEFAULT, Durability, QoS, compatible
+from robot_rl.bus.service import (
+    CallbackGuard,
+    PendingReply,
+    Responder,
+    immediate,
+    wait_for_reply,
+)
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
 from robot_rl.bus.timers import Timer, TimerSet
@@ -138,7 +145,7 @@ class InprocServer(Generic[Req, Resp]):
         bus: InprocBus,
         name: str,
         srv_type: ServiceType[Req, Resp],
-        handler: Callable[[Req], Resp],
+        handler: Callable[[Req, Responder[Resp]], None],
     ) -> None:
         self._bus = bus
         self.name = name
@@ -162,6 +169,7 @@ class InprocBus:
         self._timers = TimerSet()
         self._queue: collections.deque[tuple[InprocSubscription, Any]] = collections.deque()
         self._draining = False
+        self._guard = CallbackGuard()
 
     def _name(self, name: str) -> str:
         return resolve(name, self.config.namespace, self.config.node_name)
@@ -208,9 +216,10 @@ class InprocBus:
             return
         self._draining = True
         try:
-            while self._queue:
-                target, queued = self._queue.popleft()
-                target._receive(queued)
+            with self._guard.running():
+                while self._queue:
+                    target, queued = self._queue.popleft()
+                    target._receive(queued)
         finally:
             self._draining = False
             self._queue.clear()
@@ -225,17 +234,23 @@ class InprocBus:
 
     def spin_once(self, timeout_s: float = 0.0) -> int:
         """Fire due timers. With a wall clock, sleep up to ``timeout_s`` for the next one;
-        with a sim clock never sleep (time moves only when its owner advances it)."""
-        fired = self._timers.fire_due(self.clock.now_ns())
+        with a sim clock never sleep (time moves only when its owner advances it).
+        Raises BusError when called from inside a callback."""
+        self._guard.check("spin_once")
+        fired = self._fire_due(self.clock.now_ns())
         if fired or self.clock.is_sim or timeout_s <= 0:
             return fired
         deadline = self._timers.next_deadline_ns()
         now = self.clock.now_ns()
         if deadline is None or deadline - now > timeout_s * 1e9:
             time.sleep(timeout_s)
-            return self._timers.fire_due(self.clock.now_ns())
+            return self._fire_due(self.clock.now_ns())
         time.sleep(max(0, deadline - now) * 1e-9)
-        return self._timers.fire_due(max(self.clock.now_ns(), deadline))
+        return self._fire_due(max(self.clock.now_ns(), deadline))
+
+    def _fire_due(self, now_ns: int) -> int:
+        with self._guard.running():
+            return self._timers.fire_due(now_ns)
 
     def spin(self, timeout_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
         """Spin until ``until()``, the timeout, or (on a sim clock) nothing is left to run."""
@@ -245,6 +260,15 @@ class InprocBus:
         self, service: str, srv_type: ServiceType[Req, Resp], handler: Callable[[Req], Resp]
     ) -> InprocServer[Req, Resp]:
         """Register ``handler``; one server per service name."""
+        return self.serve_deferred(service, srv_type, immediate(handler))
+
+    def serve_deferred(
+        self,
+        service: str,
+        srv_type: ServiceType[Req, Resp],
+        handler: Callable[[Req, Responder[Resp]], None],
+    ) -> InprocServer[Req, Resp]:
+        """Register ``handler(request, responder)``; it may reply later."""
         name = self._name(service)
         if name in self._servers:
             raise ValueError(f"service {name} is already served on this bus")
@@ -252,17 +276,20 @@ class InprocBus:
         self._servers[name] = server
         return server
 
-    def request(
+    def request_async(
         self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
-    ) -> Resp:
-        """Call the handler synchronously. Raises `ServiceUnavailableError` if nobody serves
-        ``service``; exceptions of the handler propagate (they are bugs in this process)."""
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+    ) -> PendingReply[Resp]:
+        """Hand the request to the handler at once (it runs before this returns). Without
+        a server the pending reply fails at once with `ServiceUnavailableError`;
+        exceptions of the handler propagate (they are bugs in this process)."""
         name = self._name(service)
+        pending: PendingReply[Resp] = PendingReply(name, timeout_s)
         server = self._servers.get(name)
         if server is None:
-            raise ServiceUnavailableError(f"no server for service {name} on this inproc bus")
+            pending.set_error(
+                ServiceUnavailableError(f"no server for service {name} on this inproc bus")
+            )
+            return pending
         if server.srv_type.ros_type != srv_type.ros_type:
             raise TopicTypeError(
                 f"service {name} is {server.srv_type.ros_type}, not {srv_type.ros_type}"
@@ -273,16 +300,27 @@ class InprocBus:
             )
         if self.config.wire_check:
             request = decode(srv_type.request, encode(request))
+
+        def send(response: Resp) -> None:
+            if self.config.wire_check:
+                response = decode(srv_type.response, encode(response))
+            pending.set_result(response)
+
         server.stats.received += 1
-        response = server.handler(request)
-        if type(response) is not srv_type.response:
-            raise TypeError(
-                f"handler of {name} returned {type(response).__name__}, "
-                f"not {srv_type.response.__name__}"
-            )
-        if self.config.wire_check:
-            response = decode(srv_type.response, encode(response))
-        return response
+        pending.sent = True
+        with self._guard.running():
+            server.handler(request, Responder(name, srv_type.response, send))
+        return pending
+
+    def request(
+        self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
+    ) -> Resp:
+        """`request_async`, then spin this bus until the reply (a handler that answers at
+        once needs no spinning). Nodes polled by a `NodeLoop` need their loop spun instead:
+        use `request_async` and ``loop.spin(until=pending.done)``."""
+        self._guard.check("request")
+        pending = self.request_async(service, srv_type, request, timeout_s)
+        return wait_for_reply(self.spin_once, pending)
 
     def close(self) -> None:
         """Drop every topic, server and timer."""

@@ -2,27 +2,26 @@
 
 Deliberately thin: messages cross the rclpy boundary as CDR bytes (``publish(bytes)``,
 ``create_subscription(raw=True)``, ``rclpy.serialization``), so this file converts
-nothing field by field. Everything it relies on is tested through the inproc and dds
-backends; rclpy is imported only when a `Ros2Bus` is created.
+nothing field by field. Deferred service replies use rclpy's coroutine service callbacks
+(the executor resumes an ``async def`` callback once the Future it awaits is done), and
+``request_async`` wraps ``call_async``: no callback ever spins. Everything it relies on
+is tested through the inproc and dds backends; rclpy is imported only when a `Ros2Bus`
+is created.
 """
 
 from __future__ import annotations
 
 import importlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from robot_rl.bus.cdr import decode, encode
-from robot_rl.bus.errors import (
-    BackendUnavailableError,
-    ServiceTimeoutError,
-    ServiceUnavailableError,
-)
+from robot_rl.bus.errors import BackendUnavailableError
 from robot_rl.bus.msgs.base import Message, ServiceType
 from robot_rl.bus.msgs.builtin_interfaces import Time
 from robot_rl.bus.qos import DEFAULT, Durability, History, QoS, Reliability
+from robot_rl.bus.service import PendingReply, Responder, immediate, wait_for_reply
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
 
@@ -176,6 +175,7 @@ class Ros2Bus:
             self._node.set_parameters([parameter.Parameter("use_sim_time", value=True)])
         self._executor = executors.SingleThreadedExecutor()
         self._executor.add_node(self._node)
+        self._clients: dict[str, Any] = {}
 
     def publisher(self, topic: str, msg_type: type[M], qos: QoS | None = None) -> Ros2Publisher[M]:
         """Create an rclpy publisher."""
@@ -222,38 +222,67 @@ class Ros2Bus:
     def serve(
         self, service: str, srv_type: ServiceType[Req, Resp], handler: Callable[[Req], Resp]
     ) -> Ros2Server:
-        """Create an rclpy service."""
-        srv_cls = _ros_class(srv_type.ros_type)
+        """Create an rclpy service answered at once by ``handler(request)``."""
+        return self.serve_deferred(service, srv_type, immediate(handler))
 
-        def on_request(ros_request: Any, ros_response: Any) -> Any:
+    def serve_deferred(
+        self,
+        service: str,
+        srv_type: ServiceType[Req, Resp],
+        handler: Callable[[Req, Responder[Resp]], None],
+    ) -> Ros2Server:
+        """Create an rclpy service with an ``async def`` callback: it hands the request and
+        a `Responder` to ``handler``, then awaits an rclpy Future that ``reply`` completes.
+        The executor resumes the callback (and sends the response) on a later spin, so
+        nothing blocks or spins inside a callback."""
+        srv_cls = _ros_class(srv_type.ros_type)
+        task = importlib.import_module("rclpy.task")
+
+        async def on_request(ros_request: Any, ros_response: Any) -> Any:
             server.stats.received += 1
-            response = handler(self._from_ros(ros_request, srv_type.request))
+            future = task.Future()
+            responder = Responder(service, srv_type.response, future.set_result)
+            handler(self._from_ros(ros_request, srv_type.request), responder)
+            response = await future
             return self._to_ros(response, srv_cls.Response)
 
         server = Ros2Server(self._node, self._node.create_service(srv_cls, service, on_request))
         return server
 
+    def request_async(
+        self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
+    ) -> PendingReply[Resp]:
+        """``client.call_async`` once the service is ready; the reply arrives as the
+        executor spins. The client is kept for later calls."""
+        srv_cls = _ros_class(srv_type.ros_type)
+        key = f"{service} {srv_type.ros_type}"
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = self._node.create_client(srv_cls, service)
+        ros_request = self._to_ros(request, srv_cls.Request)
+        sent: list[Any] = []  # the rclpy future, once called
+
+        def poll() -> None:
+            if not sent and client.service_is_ready():
+                sent.append(client.call_async(ros_request))
+                pending.sent = True
+            if sent and sent[0].done():
+                pending.set_result(self._from_ros(sent[0].result(), srv_type.response))
+
+        def expire() -> None:
+            if sent:
+                client.remove_pending_request(sent[0])
+
+        pending: PendingReply[Resp] = PendingReply(service, timeout_s, poll, expire)
+        poll()
+        return pending
+
     def request(
         self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
     ) -> Resp:
-        """Call an rclpy service, spinning this node while waiting."""
-        srv_cls = _ros_class(srv_type.ros_type)
-        client = self._node.create_client(srv_cls, service)
-        try:
-            start = time.monotonic()
-            if not client.wait_for_service(timeout_sec=timeout_s):
-                raise ServiceUnavailableError(
-                    f"no server for service {service} within {timeout_s:g} s"
-                )
-            future = client.call_async(self._to_ros(request, srv_cls.Request))
-            remaining = max(0.0, timeout_s - (time.monotonic() - start))
-            self._executor.spin_until_future_complete(future, timeout_sec=remaining)
-            if not future.done():
-                client.remove_pending_request(future)
-                raise ServiceTimeoutError(f"service {service} sent no reply within {timeout_s:g} s")
-            return self._from_ros(future.result(), srv_type.response)
-        finally:
-            self._node.destroy_client(client)
+        """`request_async`, spinning this node until the reply (not from a callback)."""
+        pending = self.request_async(service, srv_type, request, timeout_s)
+        return wait_for_reply(self.spin_once, pending)
 
     def close(self) -> None:
         """Destroy the node."""

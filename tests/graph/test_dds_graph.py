@@ -6,6 +6,7 @@ No assertion is about time: waits are generous bounds that only a broken graph r
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 
 import dds_peer
@@ -17,16 +18,18 @@ pytest.importorskip("cyclonedds", reason="the dds backend needs cyclonedds")
 
 from robot_rl.bus.dds.bus import DdsBus
 from robot_rl.bus.dds.config import DdsConfig
-from robot_rl.bus.errors import BusError, ServiceUnavailableError
+from robot_rl.bus.errors import BusError, ServiceTimeoutError, ServiceUnavailableError
 from robot_rl.bus.msgs import (
     Image,
     PolicyWeights,
     PoseStamped,
     Reset,
     ResetRequest,
+    ResetResponse,
     String,
 )
 from robot_rl.bus.qos import LATCHED, QoS
+from robot_rl.bus.service import Responder
 
 WAIT_S = 60.0
 FRAMES = 20
@@ -103,6 +106,74 @@ def test_service_across_processes(bus: DdsBus, graph: GraphEnv) -> None:
 def test_unserved_service_fails_clearly(bus: DdsBus, graph: GraphEnv) -> None:
     with pytest.raises(ServiceUnavailableError, match="no server"):
         bus.request(f"{graph.prefix}/nobody", Reset, ResetRequest(), timeout_s=0.2)
+
+
+def _spin_both(a: DdsBus, b: DdsBus, cond: Callable[[], bool]) -> None:
+    """Spin two buses of this process in turn until ``cond()`` (bounded by WAIT_S)."""
+    deadline = time.monotonic() + WAIT_S
+    while not cond() and time.monotonic() < deadline:
+        a.spin_once(0.005)
+        b.spin_once(0.005)
+
+
+def test_deferred_reply_from_a_timer_reaches_the_client(bus: DdsBus, graph: GraphEnv) -> None:
+    server_bus = DdsBus(DdsConfig(domain_id=graph.domain_id, cyclone_config=str(graph.config)))
+    try:
+        held: list[tuple[ResetRequest, Responder[ResetResponse]]] = []
+        ticks: list[int] = []
+
+        def on_tick() -> None:  # replies two ticks after the request came
+            ticks.append(len(held))
+            if held and ticks.count(len(held)) >= 2:
+                req, responder = held.pop()
+                responder.reply(ResetResponse(ok=True, message=f"deferred {req.seed}"))
+
+        server = server_bus.serve_deferred(
+            f"{graph.prefix}/reset", Reset, lambda req, r: held.append((req, r))
+        )
+        server_bus.timer(0.05, on_tick)
+        pending = bus.request_async(f"{graph.prefix}/reset", Reset, ResetRequest(seed=9), WAIT_S)
+        assert not pending.done()
+        _spin_both(bus, server_bus, pending.done)
+        assert pending.result() == ResetResponse(ok=True, message="deferred 9")
+        assert server.stats.received == 1 and held == []
+        # a server that never answers: a clear timeout on the client
+        never = server_bus.serve_deferred(f"{graph.prefix}/mute", Reset, lambda req, r: None)
+        late = bus.request_async(f"{graph.prefix}/mute", Reset, ResetRequest(), 2.0)
+        _spin_both(bus, server_bus, late.done)
+        with pytest.raises(ServiceTimeoutError, match="matched but sent no reply within 2 s"):
+            late.result()
+        assert never.stats.received == 1
+    finally:
+        server_bus.close()
+
+
+def test_async_request_to_nobody_fails_clearly_without_blocking(
+    bus: DdsBus, graph: GraphEnv
+) -> None:
+    pending = bus.request_async(f"{graph.prefix}/nobody", Reset, ResetRequest(), timeout_s=0.2)
+    assert not pending.done()
+    bus.spin(timeout_s=WAIT_S, until=pending.done)
+    with pytest.raises(ServiceUnavailableError, match="no server for service"):
+        pending.result()
+
+
+def test_blocking_inside_a_dds_callback_is_refused(bus: DdsBus, graph: GraphEnv) -> None:
+    bus.serve(f"{graph.prefix}/reset", Reset, lambda r: ResetResponse(ok=True))
+    got: list[str] = []
+
+    def on_message(_: String) -> None:
+        try:
+            bus.request(f"{graph.prefix}/reset", Reset, ResetRequest(), 1.0)
+        except BusError as exc:
+            got.append(str(exc))
+
+    bus.subscribe(f"{graph.prefix}/s", String, on_message)
+    pub = bus.publisher(f"{graph.prefix}/s", String)
+    bus.spin(timeout_s=WAIT_S, until=lambda: pub.subscriber_count() > 0)
+    pub.publish(String("x"))
+    bus.spin(timeout_s=WAIT_S, until=lambda: bool(got))
+    assert got and "inside a callback" in got[0]
 
 
 def test_late_subscriber_gets_latched_weights(bus: DdsBus, graph: GraphEnv) -> None:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from robot_rl.bus import BusConfig, SimClock, make_bus
-from robot_rl.bus.errors import ServiceUnavailableError, TopicTypeError
+from robot_rl.bus.errors import (
+    BusError,
+    ServiceTimeoutError,
+    ServiceUnavailableError,
+    TopicTypeError,
+)
 from robot_rl.bus.inproc import InprocBus, InprocConfig
 from robot_rl.bus.msgs import (
     Header,
@@ -19,6 +26,7 @@ from robot_rl.bus.msgs import (
     Time,
 )
 from robot_rl.bus.qos import LATCHED, SENSOR_DATA, QoS
+from robot_rl.bus.service import Responder
 
 
 def test_publish_delivers_synchronously_in_order() -> None:
@@ -154,6 +162,104 @@ def test_service_request_and_errors() -> None:
     server.close()
     with pytest.raises(ServiceUnavailableError):
         bus.request("/reset", Reset, ResetRequest(), timeout_s=1.0)
+
+
+class LateServer:
+    """Answers each Reset request from a timer, ``ticks`` timer periods after it came."""
+
+    def __init__(self, bus: InprocBus, ticks: int) -> None:
+        self.waiting: list[tuple[int, ResetRequest, Responder[ResetResponse]]] = []
+        self.ticks = ticks
+        bus.serve_deferred("reset", Reset, lambda req, r: self.waiting.append((0, req, r)))
+        bus.timer(0.1, self._tick)
+
+    def _tick(self) -> None:
+        aged = [(n + 1, req, r) for n, req, r in self.waiting]
+        self.waiting = [w for w in aged if w[0] < self.ticks]
+        for _, req, responder in (w for w in aged if w[0] >= self.ticks):
+            responder.reply(ResetResponse(ok=True, message=f"late {req.seed}"))
+
+
+def test_deferred_reply_arrives_from_a_later_timer() -> None:
+    clock = SimClock()
+    bus = InprocBus(InprocConfig(wire_check=True), clock=clock)
+    server = LateServer(bus, ticks=2)
+    pending = bus.request_async("reset", Reset, ResetRequest(seed=7), timeout_s=30.0)
+    assert not pending.done() and len(server.waiting) == 1
+    with pytest.raises(BusError, match="no reply from /reset yet"):
+        pending.result()
+    clock.advance(0.1)
+    bus.spin_once()
+    assert not pending.done()  # one tick of two
+    clock.advance(0.1)
+    bus.spin_once()
+    assert pending.done() and pending.result() == ResetResponse(ok=True, message="late 7")
+    assert server.waiting == []
+
+
+def test_blocking_request_spins_until_the_deferred_reply() -> None:
+    bus = InprocBus()  # wall clock: the server's timer fires while request() spins
+    LateServer(bus, ticks=1)
+    assert bus.request("reset", Reset, ResetRequest(seed=2), 30.0).message == "late 2"
+
+
+def test_a_deferred_reply_that_never_comes_times_out_clearly() -> None:
+    bus = InprocBus(clock=SimClock())
+    held: list[Responder[ResetResponse]] = []
+    bus.serve_deferred("reset", Reset, lambda req, r: held.append(r))
+    pending = bus.request_async("reset", Reset, ResetRequest(), timeout_s=0.05)
+    assert not pending.done()
+    time.sleep(0.06)  # the deadline is wall time: spinning a sim clock does not move it
+    assert pending.done()
+    with pytest.raises(ServiceTimeoutError, match="/reset matched but sent no reply within 0.05 s"):
+        pending.result()
+    held[0].reply(ResetResponse(ok=True))  # too late: ignored, not an error
+    with pytest.raises(ServiceTimeoutError):
+        pending.result()
+    with pytest.raises(ServiceTimeoutError, match="no reply"):
+        bus.request("reset", Reset, ResetRequest(), timeout_s=0.05)
+    missing = bus.request_async("nobody", Reset, ResetRequest(), timeout_s=5.0)
+    assert missing.done()
+    with pytest.raises(ServiceUnavailableError, match="no server for service /nobody"):
+        missing.result()
+
+
+def test_a_responder_answers_once_with_the_right_type() -> None:
+    bus = InprocBus()
+    held: list[Responder[ResetResponse]] = []
+    bus.serve_deferred("reset", Reset, lambda req, r: held.append(r))
+    bus.request_async("reset", Reset, ResetRequest(), timeout_s=1.0)
+    with pytest.raises(TypeError, match="must be ResetResponse"):
+        held[0].reply(String("no"))  # type: ignore[arg-type]
+    held[0].reply(ResetResponse(ok=True))
+    assert held[0].done
+    with pytest.raises(BusError, match="already answered"):
+        held[0].reply(ResetResponse(ok=True))
+
+
+def test_spinning_or_blocking_inside_a_callback_is_refused() -> None:
+    """rclpy forbids it; the inproc bus refuses too, so node tests catch it."""
+    bus = InprocBus(clock=SimClock())
+    bus.serve("reset", Reset, lambda r: ResetResponse(ok=True))
+    errors: list[str] = []
+
+    def misbehave(_: String) -> None:
+        for call in (
+            lambda: bus.spin_once(),
+            lambda: bus.request("reset", Reset, ResetRequest(), 1.0),
+        ):
+            with pytest.raises(BusError, match="inside a callback") as info:
+                call()
+            errors.append(str(info.value))
+        # the non-blocking call is fine from a callback
+        pending = bus.request_async("reset", Reset, ResetRequest(), 1.0)
+        errors.append(f"async ok={pending.done() and pending.result().ok}")
+
+    bus.subscribe("/s", String, misbehave)
+    bus.publisher("/s", String).publish(String("x"))
+    assert len(errors) == 3 and errors[-1] == "async ok=True"
+    assert "request_async" in errors[0]
+    bus.spin_once()  # outside any callback it works again
 
 
 def test_namespace_and_private_names() -> None:

@@ -38,6 +38,13 @@ from robot_rl.bus.msgs.builtin_interfaces import Time
 from robot_rl.bus.msgs.rosgraph_msgs import Clock as ClockMsg
 from robot_rl.bus.names import resolve, topic_to_dds
 from robot_rl.bus.qos import CLOCK, DEFAULT, QoS
+from robot_rl.bus.service import (
+    CallbackGuard,
+    PendingReply,
+    Responder,
+    immediate,
+    wait_for_reply,
+)
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
 from robot_rl.bus.timers import Timer, TimerSet
@@ -48,6 +55,7 @@ Resp = TypeVar("Resp", bound=Message)
 
 _ANY = SampleState.Any | ViewState.Any | InstanceState.Any
 _TAKE_N = 64
+_MATCH_POLL_S = 0.01  # longest wait while a request waits for its server to match
 _log = logging.getLogger(__name__)
 
 
@@ -157,6 +165,7 @@ class DdsBus:
         self._clients: dict[str, DdsClient[Any, Any]] = {}
         self._writers: list[DataWriter[Any]] = []
         self._timers = TimerSet()
+        self._guard = CallbackGuard()
         self.clock: Clock = WallClock()
         if self.config.use_sim_time:
             sim = SimClock()
@@ -226,22 +235,32 @@ class DdsBus:
 
     # -- spinning ---------------------------------------------------------------------
     def _drain(self) -> int:
-        done = sum(sub.drain() for sub in list(self._subscriptions))
-        return done + sum(server.process() for server in self._servers if not server.closed)
+        with self._guard.running():
+            done = sum(sub.drain() for sub in list(self._subscriptions))
+            done += sum(server.process() for server in self._servers if not server.closed)
+        return done + sum(client.poll() for client in self._clients.values())
+
+    def _fire_due(self) -> int:
+        with self._guard.running():
+            return self._timers.fire_due(self.clock.now_ns())
 
     def spin_once(self, timeout_s: float = 0.0) -> int:
         """Deliver queued samples and fire due timers; if there was nothing, wait up to
-        ``timeout_s`` seconds (less if a wall-clock timer is due sooner) and try again."""
-        done = self._timers.fire_due(self.clock.now_ns()) + self._drain()
+        ``timeout_s`` seconds (less if a wall-clock timer is due sooner) and try again.
+        Raises BusError when called from inside a callback."""
+        self._guard.check("spin_once")
+        done = self._fire_due() + self._drain()
         if done or timeout_s <= 0:
             return done
         wait_s = timeout_s
         deadline = self._timers.next_deadline_ns()
         if deadline is not None and not self.clock.is_sim:
             wait_s = min(wait_s, max(0.0, (deadline - self.clock.now_ns()) * 1e-9))
+        if any(client.waiting_for_server for client in self._clients.values()):
+            wait_s = min(wait_s, _MATCH_POLL_S)  # matching is polled, not waitable
         if wait_s > 0:
             self._waitset.wait(duration(seconds=wait_s))
-        return self._drain() + self._timers.fire_due(self.clock.now_ns())
+        return self._drain() + self._fire_due()
 
     def spin(self, timeout_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
         """Spin until ``until()`` is true or ``timeout_s`` seconds have passed."""
@@ -252,6 +271,15 @@ class DdsBus:
         self, service: str, srv_type: ServiceType[Req, Resp], handler: Callable[[Req], Resp]
     ) -> DdsServer[Req, Resp]:
         """Serve ``rq/<service>Request`` -> ``rr/<service>Reply``; answered in `spin_once`."""
+        return self.serve_deferred(service, srv_type, immediate(handler))
+
+    def serve_deferred(
+        self,
+        service: str,
+        srv_type: ServiceType[Req, Resp],
+        handler: Callable[[Req, Responder[Resp]], None],
+    ) -> DdsServer[Req, Resp]:
+        """Serve with ``handler(request, responder)``, which may reply later."""
         server = DdsServer(
             self._participant,
             self._name(service),
@@ -263,13 +291,10 @@ class DdsBus:
         self._servers.append(server)
         return server
 
-    def request(
+    def request_async(
         self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
-    ) -> Resp:
-        """Call a service, blocking up to ``timeout_s`` seconds. Servers of this same bus
-        keep answering meanwhile; other callbacks do not run."""
-        if timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+    ) -> PendingReply[Resp]:
+        """Send a request (once a server matches) without waiting; see `PendingReply`."""
         if type(request) is not srv_type.request:
             raise TypeError(
                 f"{service} takes {srv_type.request.__name__}, got {type(request).__name__}"
@@ -279,10 +304,17 @@ class DdsBus:
         client = self._clients.get(key)
         if client is None:
             client = self._clients[key] = DdsClient(self._participant, fq, srv_type)
-        return client.call(request, timeout_s, idle=self._serve_own)
+            self._waitset.attach(client.condition)
+        return client.request(request, timeout_s)
 
-    def _serve_own(self) -> int:
-        return sum(server.process() for server in self._servers if not server.closed)
+    def request(
+        self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
+    ) -> Resp:
+        """`request_async`, then spin this bus (every callback runs) until the reply or
+        ``timeout_s`` seconds. Raises BusError when called from inside a callback."""
+        self._guard.check("request")
+        pending = self.request_async(service, srv_type, request, timeout_s)
+        return wait_for_reply(self.spin_once, pending)
 
     def close(self) -> None:
         """Delete the participant and everything in it."""

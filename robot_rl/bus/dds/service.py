@@ -3,7 +3,9 @@
 A request travels on ``rq/<service>Request`` and its reply on ``rr/<service>Reply``. The
 payload is the message prefixed by a 16-byte header, ``uint64 client_guid`` and
 ``int64 sequence_number``, right after the encapsulation header. The server copies the
-header into its reply, and a client keeps only replies that carry its own guid.
+header into its reply, and a client keeps only replies that carry its own guid and one of
+its outstanding sequence numbers. Servers may reply later than their handler returns
+(deferred replies), and clients never block: the bus's ``spin_once`` moves both on.
 (rmw_fastrtps carries the same information in RTPS inline QoS instead, which the Python
 binding cannot reach, so these services interoperate with rmw_cyclonedds only.)
 """
@@ -17,21 +19,21 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
+from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState
 from cyclonedds.domain import DomainParticipant
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
-from cyclonedds.util import duration
 
 from robot_rl.bus.cdr import decode, encode
 from robot_rl.bus.cdr.decoder import read_header
 from robot_rl.bus.dds.idl import RawCdr, carrier, raw_type
 from robot_rl.bus.dds.qos import to_cyclone
-from robot_rl.bus.errors import CdrError, ServiceTimeoutError, ServiceUnavailableError
+from robot_rl.bus.errors import CdrError
 from robot_rl.bus.msgs.base import Message, ServiceType
 from robot_rl.bus.names import service_to_dds
 from robot_rl.bus.qos import SERVICES
+from robot_rl.bus.service import PendingReply, Responder
 from robot_rl.bus.subscription import SubscriptionStats
 
 Req = TypeVar("Req", bound=Message)
@@ -63,14 +65,15 @@ def _topic(participant: DomainParticipant, name: str, cls: type[Message]) -> Top
 
 
 class DdsServer(Generic[Req, Resp]):
-    """Answers requests of one service; bad requests are counted, never raised."""
+    """Answers requests of one service; bad requests are counted, never raised. The handler
+    gets a `Responder` and may reply later (the reply carries the request's header)."""
 
     def __init__(
         self,
         participant: DomainParticipant,
         fq_name: str,
         srv_type: ServiceType[Req, Resp],
-        handler: Callable[[Req], Resp],
+        handler: Callable[[Req, Responder[Resp]], None],
         reply_match_timeout_s: float,
     ) -> None:
         rq, rr = service_to_dds(fq_name)
@@ -91,8 +94,8 @@ class DdsServer(Generic[Req, Resp]):
         self.closed = False
 
     def process(self) -> int:
-        """Answer every pending request. Returns the number answered."""
-        answered = 0
+        """Hand every pending request to the handler. Returns the number taken."""
+        taken = 0
         for sample in self.reader.take(N=64):
             if not isinstance(sample, RawCdr) or not sample.sample_info.valid_data:
                 continue
@@ -104,16 +107,24 @@ class DdsServer(Generic[Req, Resp]):
                 _log.warning("rejected a request on %s: %s", self.name, exc)
                 continue
             self.stats.received += 1
-            response = self.handler(request)
-            if type(response) is not self.srv_type.response:
-                raise TypeError(
-                    f"handler of {self.name} returned {type(response).__name__}, "
-                    f"not {self.srv_type.response.__name__}"
-                )
-            self._wait_for_client(sample.sample_info.publication_handle)
+            writer_handle = sample.sample_info.publication_handle
+            self.handler(
+                request,
+                Responder(
+                    self.name, self.srv_type.response, self._sender(guid, seq, writer_handle)
+                ),
+            )
+            taken += 1
+        return taken
+
+    def _sender(self, guid: int, seq: int, request_writer: int) -> Callable[[Resp], None]:
+        def send(response: Resp) -> None:
+            if self.closed:
+                return
+            self._wait_for_client(request_writer)
             self.writer.write(carrier(self._reply_raw, encode_with_header(guid, seq, response)))
-            answered += 1
-        return answered
+
+        return send
 
     def _wait_for_client(self, request_writer: int) -> None:
         # A reply written before the client's reply reader is matched here would be lost
@@ -136,7 +147,12 @@ class DdsServer(Generic[Req, Resp]):
 
 
 class DdsClient(Generic[Req, Resp]):
-    """Sends requests of one service and waits for the matching reply."""
+    """Sends requests of one service and collects the matching replies without blocking.
+
+    `request` returns a `PendingReply` at once; `poll` (run by the bus's ``spin_once`` and
+    by ``PendingReply.done``) sends requests once a server is matched, takes replies and
+    completes the pending ones. Replies for other clients (same topic) are dropped.
+    """
 
     def __init__(
         self, participant: DomainParticipant, fq_name: str, srv_type: ServiceType[Req, Resp]
@@ -152,11 +168,17 @@ class DdsClient(Generic[Req, Resp]):
         self.reader: DataReader[Any] = DataReader(
             participant, _topic(participant, rr, srv_type.response), qos=qos
         )
-        self._waitset = WaitSet(participant)
-        self._waitset.attach(ReadCondition(self.reader, _ANY))
+        self.condition = ReadCondition(self.reader, _ANY)
         self._request_raw = raw_type(srv_type.request, True)
         self.guid = secrets.randbits(64) or 1
         self.seq = 0
+        self._unsent: list[tuple[Req, PendingReply[Resp]]] = []
+        self._sent: dict[int, PendingReply[Resp]] = {}
+
+    @property
+    def waiting_for_server(self) -> bool:
+        """Requests wait for a server to match (discovery is polled, not waited on)."""
+        return bool(self._unsent)
 
     def server_matched(self) -> bool:
         """True once a server's request reader and reply writer are both matched."""
@@ -164,45 +186,51 @@ class DdsClient(Generic[Req, Resp]):
             self.reader.get_matched_publications()
         )
 
-    def call(self, request: Req, timeout_s: float, idle: Callable[[], object]) -> Resp:
-        """Send ``request`` and return the reply; ``idle()`` runs while waiting (it lets
-        servers of the same bus answer). Raises on no server / no reply in time."""
-        deadline = time.monotonic() + timeout_s
-        while not self.server_matched():
-            if time.monotonic() >= deadline:
-                raise ServiceUnavailableError(
-                    f"no server for service {self.name} ({self.srv_type.ros_type}) "
-                    f"matched within {timeout_s:g} s"
-                )
-            idle()
-            time.sleep(_POLL_S)
-        self.seq += 1
-        self.writer.write(
-            carrier(self._request_raw, encode_with_header(self.guid, self.seq, request))
-        )
-        while True:
-            reply = self._take_reply()
-            if reply is not None:
-                return reply
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ServiceTimeoutError(
-                    f"service {self.name} matched but sent no reply within {timeout_s:g} s"
-                )
-            idle()
-            self._waitset.wait(duration(seconds=min(remaining, 10 * _POLL_S)))
+    def request(self, request: Req, timeout_s: float) -> PendingReply[Resp]:
+        """Queue ``request``; it goes out as soon as a server is matched."""
+        pending: PendingReply[Resp] = PendingReply(self.name, timeout_s, poll=self.poll)
+        self._unsent.append((request, pending))
+        self.poll()
+        return pending
 
-    def _take_reply(self) -> Resp | None:
-        for sample in self.reader.take(N=64):
-            if not isinstance(sample, RawCdr) or not sample.sample_info.valid_data:
-                continue
-            try:
-                guid, seq, reply = decode_with_header(self.srv_type.response, sample.cdr)
-            except CdrError as exc:
-                self.stats.rejected += 1
-                self.stats.last_error = str(exc)
-                continue
-            if guid == self.guid and seq == self.seq:
-                self.stats.received += 1
-                return reply
-        return None
+    def poll(self) -> int:
+        """Send what can be sent, complete what was answered, expire what is late.
+        Returns the number of pending replies completed."""
+        if self._unsent and self.server_matched():
+            for request, pending in self._unsent:
+                self.seq += 1
+                self.writer.write(
+                    carrier(self._request_raw, encode_with_header(self.guid, self.seq, request))
+                )
+                pending.sent = True
+                self._sent[self.seq] = pending
+            self._unsent.clear()
+        completed = self._take_replies()
+        now = time.monotonic()
+        for pending in [p for _, p in self._unsent] + list(self._sent.values()):
+            if now >= pending.deadline:
+                pending.expire()
+        self._unsent = [(r, p) for r, p in self._unsent if not p.finished]
+        self._sent = {seq: p for seq, p in self._sent.items() if not p.finished}
+        return completed
+
+    def _take_replies(self) -> int:
+        completed = 0
+        while True:
+            samples = self.reader.take(N=64)
+            for sample in samples:
+                if not isinstance(sample, RawCdr) or not sample.sample_info.valid_data:
+                    continue
+                try:
+                    guid, seq, reply = decode_with_header(self.srv_type.response, sample.cdr)
+                except CdrError as exc:
+                    self.stats.rejected += 1
+                    self.stats.last_error = str(exc)
+                    continue
+                pending = self._sent.get(seq) if guid == self.guid else None
+                if pending is not None and not pending.finished:
+                    self.stats.received += 1
+                    pending.set_result(reply)
+                    completed += 1
+            if len(samples) < 64:
+                return completed
