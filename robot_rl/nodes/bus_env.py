@@ -184,16 +184,21 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         request = ResetRequest(-1 if seed is None else int(seed), self.cfg.reset_timeout_s)
+        # Not the blocking bus.request: spinning the node loop lets the other nodes of a
+        # single-process graph (the reset node, the twin) work while the reset runs.
+        pending = self.bus.request_async(
+            self.cfg.reset_service, Reset, request, self.cfg.reset_timeout_s + 5.0
+        )
+        while not pending.done():
+            self.spin(0.01)
         try:
-            reply = self.bus.request(
-                self.cfg.reset_service, Reset, request, self.cfg.reset_timeout_s + 5.0
-            )
+            reply = pending.result()
         except BusError as exc:
             raise ResetFailedError(f"reset service {self.cfg.reset_service!r}: {exc}") from exc
         if not reply.ok:
             raise ResetFailedError(f"reset service {self.cfg.reset_service!r}: {reply.message}")
-        # The request blocked this thread: take what queued meanwhile (the clock, the
-        # state) before deciding the observation time.
+        # Take what queued with the reply (the clock, the state) before deciding the
+        # observation time.
         self.spin(0.0)
         newest = max((t for t in self.assembler.stamps().values() if t is not None), default=0)
         t_ref = max(self.bus.now().to_ns(), newest)

@@ -120,7 +120,6 @@ NODE_KINDS: dict[str, NodeKind] = {
                 Use("serve", "{reset_service}", _RESET),
                 Use("call", "{twin_reset_service}", _RESET),
             ),
-            takes_spin=True,
         ),
         NodeKind(
             "camera",

@@ -4,9 +4,10 @@
     loop.spin(until=stop)                       # callbacks and polls run in this thread
 
 A node's ``poll()`` does work that is not triggered by a message or a timer (the twin's
-lock-step gate, the learner's gradient updates). A node that blocks (the actor's env, the
-reset node's service handler) calls ``loop.spin_once`` from inside; a node is never polled
-again while its own poll is still running.
+lock-step gate, the learner's gradient updates, the reset node's procedure). Only the
+actor's env blocks: it calls ``loop.spin_once`` from its own run loop, never from a
+callback (callbacks never spin, see robot_rl.bus.service); a node is never polled again
+while its own poll is still running.
 """
 
 from __future__ import annotations

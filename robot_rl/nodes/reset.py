@@ -5,14 +5,15 @@ impedance bridge, so a reset goes through the same safety filter, watchdog and c
 as the policy. In the twin it then asks the twin to re-place the objects. It answers the
 ``reset`` service (robot_rl_interfaces/srv/Reset) with ok, or with the reason it failed:
 no measured pose, the arm not reaching home, the twin refusing, or the request's timeout
-(wall seconds) running out.
+(wall seconds) running out. The reply is deferred (``Bus.serve_deferred``): no callback of
+this node waits or spins, so it runs unchanged on rclpy.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ from robot_rl.bus.msgs import (
     ResetRequest,
     ResetResponse,
 )
+from robot_rl.bus.service import PendingReply, Responder
 from robot_rl.control.safety import Pose
 from robot_rl.nodes.convert import pose_from_msg, pose_to_msg
 from robot_rl.nodes.qos import COMMANDS, EVENTS, STATE_SUB
@@ -38,7 +40,6 @@ from robot_rl.nodes.trajectory import (
 )
 
 _log = logging.getLogger(__name__)
-Spin = Callable[[float], int]
 
 
 @dataclass
@@ -132,98 +133,167 @@ class ResetFailedError(Exception):
     """A reset that cannot complete; the message goes back to the caller."""
 
 
-class ResetNode:
-    """Bus adapter of `ResetCore`. The service handler blocks, spinning with ``spin``."""
+class _Phase(enum.Enum):
+    POSE = "waiting for a measured pose"
+    MOVE = "streaming the move"
+    OBJECTS = "waiting for the twin's object reset"
+    SETTLE = "holding home until arrived"
 
-    def __init__(self, bus: Bus, cfg: ResetConfig, spin: Spin, name: str = "reset") -> None:
-        self.bus, self.cfg, self.name, self.spin = bus, cfg, name, spin
+
+@dataclass
+class _Job:
+    """One running reset: its request, the reply handle, and where the procedure is."""
+
+    request: ResetRequest
+    responder: Responder[ResetResponse]
+    deadline: float  # wall (time.monotonic) seconds
+    phase: _Phase = _Phase.POSE
+    plan: ResetPlan | None = None
+    due_ns: int = 0  # bus time of the next goal
+    k: int = 0  # goals of the move sent so far
+    settle_end_ns: int = 0
+    objects: PendingReply[ResetResponse] | None = None
+
+
+class ResetNode:
+    """Bus adapter of `ResetCore`: a state machine, never a blocking callback.
+
+    The service is deferred: a request starts a `_Job` and returns. The procedure moves on
+    in `advance`, called from the ``current_pose`` callback and from `poll` (the node
+    loop's round, which also sees the wall-clock deadline when bus time stands still);
+    each call does only what is due, and the reply is sent when the job ends.
+    """
+
+    def __init__(self, bus: Bus, cfg: ResetConfig, name: str = "reset") -> None:
+        self.bus, self.cfg, self.name = bus, cfg, name
         self.core = ResetCore(cfg)
         self.measured: Pose | None = None
-        self.busy = False
+        self.job: _Job | None = None
         self.completed = 0
         self.failed = 0
+        self._period_ns = round(cfg.command_period_s * 1e9)
         self._goal = bus.publisher(cfg.goal_topic, PoseStamped, COMMANDS)
         self._events = bus.publisher(cfg.episode_events_topic, EpisodeEvent, EVENTS)
         bus.subscribe(cfg.current_pose_topic, PoseStamped, self._on_measured, STATE_SUB)
-        bus.serve(cfg.reset_service, Reset, self._on_request)
+        bus.serve_deferred(cfg.reset_service, Reset, self._on_request)
+
+    @property
+    def busy(self) -> bool:
+        """A reset is running."""
+        return self.job is not None
 
     def _on_measured(self, msg: PoseStamped) -> None:
         self.measured = pose_from_msg(msg)
+        self.advance()
 
-    def _on_request(self, req: ResetRequest) -> ResetResponse:
-        if self.busy:
-            return ResetResponse(False, "reset refused: a reset is already running")
-        self.busy = True
-        try:
-            message = self._run(req)
-            self.completed += 1
-            return ResetResponse(True, message)
-        except ResetFailedError as exc:
-            self.failed += 1
-            _log.warning("reset failed: %s", exc)
-            return ResetResponse(False, str(exc))
-        finally:
-            self.busy = False
+    def _on_request(self, req: ResetRequest, responder: Responder[ResetResponse]) -> None:
+        if self.job is not None:
+            responder.reply(ResetResponse(False, "reset refused: a reset is already running"))
+            return
+        timeout = req.timeout_s if req.timeout_s > 0 else self.cfg.default_timeout_s
+        self.job = _Job(req, responder, time.monotonic() + timeout)
+        self._events.publish(EpisodeEvent(Header(self.bus.now(), ""), EpisodeEvent.RESET, 0, ""))
+        self.advance()
 
     # ------------------------------------------------------------------ the procedure
-    def _wait(self, cond: Callable[[], bool], deadline: float, what: Callable[[], str]) -> None:
-        while not cond():
-            if time.monotonic() >= deadline:
-                raise ResetFailedError(f"reset timed out waiting for {what()}")
-            self.spin(0.01)
-
-    def _wait_until(self, due_ns: int, deadline: float, what: Callable[[], str]) -> None:
-        self._wait(lambda: self.bus.now().to_ns() >= due_ns, deadline, what)
-
-    def _reset_objects(self, seed: int, deadline: float) -> None:
-        remaining = max(0.1, deadline - time.monotonic())
+    def advance(self) -> int:
+        """Do what is due now for the running reset (never waits). Returns 1 if it
+        progressed (a goal, a phase change, the reply), else 0."""
+        job = self.job
+        if job is None:
+            return 0
+        before = (job.phase, job.due_ns)
         try:
-            reply = self.bus.request(
-                self.cfg.twin_reset_service, Reset, ResetRequest(seed, remaining), remaining
-            )
-        except BusError as exc:
-            raise ResetFailedError(f"twin object reset unavailable: {exc}") from exc
-        if not reply.ok:
-            raise ResetFailedError(f"twin object reset failed: {reply.message}")
+            done = self._step(job)
+        except ResetFailedError as exc:
+            self._finish(job, ResetResponse(False, str(exc)))
+            return 1
+        if done is not None:
+            self._finish(job, ResetResponse(True, done))
+            return 1
+        if time.monotonic() >= job.deadline:
+            reason = f"reset timed out waiting for {self._waiting_for(job)}"
+            self._finish(job, ResetResponse(False, reason))
+            return 1
+        return int((job.phase, job.due_ns) != before)
+
+    def _step(self, job: _Job) -> str | None:
+        """Advance ``job`` through every phase that can move now; its reply text when
+        the reset is done. Raises ResetFailedError."""
+        now = self.bus.now().to_ns()
+        if job.phase is _Phase.POSE:
+            if self.measured is None:
+                return None
+            job.plan = self.core.plan(self.measured, int(job.request.seed))
+            # Goals go out on a grid of bus time (integer ns) aligned to multiples of the
+            # period, which is where a lock-step twin waits for commands.
+            job.due_ns = -(-now // self._period_ns) * self._period_ns
+            job.phase = _Phase.MOVE
+        assert job.plan is not None
+        if job.phase is _Phase.MOVE:
+            if now < job.due_ns:
+                return None
+            t = job.k * self.cfg.command_period_s
+            self._send(job.plan.at(t))
+            job.due_ns += self._period_ns
+            if t < job.plan.duration_s:
+                job.k += 1
+                return None
+            job.phase = _Phase.OBJECTS
+            if self.cfg.twin_reset_service:
+                remaining = max(0.1, job.deadline - time.monotonic())
+                job.objects = self.bus.request_async(
+                    self.cfg.twin_reset_service,
+                    Reset,
+                    ResetRequest(int(job.request.seed), remaining),
+                    remaining,
+                )
+        if job.phase is _Phase.OBJECTS:
+            if job.objects is not None:
+                if not job.objects.done():
+                    return None
+                try:
+                    reply = job.objects.result()
+                except BusError as exc:
+                    raise ResetFailedError(f"twin object reset unavailable: {exc}") from exc
+                if not reply.ok:
+                    raise ResetFailedError(f"twin object reset failed: {reply.message}")
+            job.settle_end_ns = job.due_ns + round(self.cfg.settle_s * 1e9)
+            job.phase = _Phase.SETTLE
+        # SETTLE: hold the home goal until arrived and settled
+        if now < job.due_ns:
+            return None
+        assert self.measured is not None
+        if job.due_ns >= job.settle_end_ns and self.core.arrived(self.measured, job.plan.goal):
+            # Reply without sending a goal for this period: a lock-step twin then stays
+            # at this boundary until the caller's first action, stamped with it.
+            p = job.plan.goal.pos
+            return f"reset to ({p[0]:.3f}, {p[1]:.3f}, {p[2]:.3f}) m in {job.plan.duration_s:.2f} s"
+        self._send(job.plan.goal)
+        job.due_ns += self._period_ns
+        return None
+
+    def _waiting_for(self, job: _Job) -> str:
+        if job.phase is _Phase.POSE:
+            return self.cfg.current_pose_topic
+        if job.phase is _Phase.MOVE:
+            return "bus time to advance (is the clock running?)"
+        if job.phase is _Phase.OBJECTS:
+            return f"the twin object reset ({self.cfg.twin_reset_service})"
+        assert job.plan is not None
+        return self._arrival_text(job.plan.goal)
+
+    def _finish(self, job: _Job, response: ResetResponse) -> None:
+        self.job = None
+        if response.ok:
+            self.completed += 1
+        else:
+            self.failed += 1
+            _log.warning("reset failed: %s", response.message)
+        job.responder.reply(response)
 
     def _send(self, goal: Pose) -> None:
         self._goal.publish(pose_to_msg(goal, self.bus.now(), self.cfg.frame_id))
-
-    def _run(self, req: ResetRequest) -> str:
-        cfg = self.cfg
-        timeout = req.timeout_s if req.timeout_s > 0 else cfg.default_timeout_s
-        deadline = time.monotonic() + timeout
-        self._events.publish(EpisodeEvent(Header(self.bus.now(), ""), EpisodeEvent.RESET, 0, ""))
-        self._wait(lambda: self.measured is not None, deadline, lambda: cfg.current_pose_topic)
-        assert self.measured is not None
-        plan = self.core.plan(self.measured, int(req.seed))
-        period = cfg.command_period_s
-        period_ns = round(period * 1e9)
-        # Goals go out on a grid of bus time (integer ns) aligned to multiples of the period,
-        # which is where a lock-step twin waits for commands.
-        due = -(-self.bus.now().to_ns() // period_ns) * period_ns
-        k = 0
-        while True:  # the move: one goal per period
-            self._wait_until(due, deadline, lambda: "bus time to advance (is the clock running?)")
-            self._send(plan.at(k * period))
-            due += period_ns
-            if k * period >= plan.duration_s:
-                break
-            k += 1
-        if cfg.twin_reset_service:
-            self._reset_objects(int(req.seed), deadline)
-        settle_end = due + round(cfg.settle_s * 1e9)
-        while True:  # hold the home goal until arrived and settled
-            self._wait_until(due, deadline, lambda: self._arrival_text(plan.goal))
-            assert self.measured is not None
-            if due >= settle_end and self.core.arrived(self.measured, plan.goal):
-                # Reply without sending a goal for this period: a lock-step twin then stays
-                # at this boundary until the caller's first action, stamped with it.
-                break
-            self._send(plan.goal)
-            due += period_ns
-        p = plan.goal.pos
-        return f"reset to ({p[0]:.3f}, {p[1]:.3f}, {p[2]:.3f}) m in {plan.duration_s:.2f} s"
 
     def _arrival_text(self, goal: Pose) -> str:
         if self.measured is None:
@@ -232,8 +302,8 @@ class ResetNode:
         return f"the arm to reach home (still {dist:.3f} m / {angle:.3f} rad away)"
 
     def poll(self) -> int:
-        """Nothing to do outside the service handler."""
-        return 0
+        """Move the running reset on (bus time may have advanced; the wall deadline)."""
+        return self.advance()
 
     def close(self) -> None:
         """Nothing to release beyond the bus."""

@@ -46,9 +46,7 @@ def graph(tmp_path_factory: pytest.TempPathFactory) -> dict:
         ),
     )
     bridge = ImpedanceBridge(bus, BridgeConfig(calibration="default", task="reach"))
-    reset = ResetNode(
-        bus, ResetConfig(task="reach", twin_reset_service="twin/reset_objects"), loop.spin_once
-    )
+    reset = ResetNode(bus, ResetConfig(task="reach", twin_reset_service="twin/reset_objects"))
     twin = TwinNode(
         bus,
         TwinNodeConfig(task="reach", cameras=("front",), image_height=16, image_width=16),

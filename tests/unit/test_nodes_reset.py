@@ -8,7 +8,8 @@ import pytest
 
 from robot_rl.bus import SimClock
 from robot_rl.bus.inproc import InprocBus
-from robot_rl.bus.msgs import PoseStamped, Reset, ResetRequest, Time
+from robot_rl.bus.msgs import PoseStamped, Reset, ResetRequest, ResetResponse, Time
+from robot_rl.bus.service import Responder
 from robot_rl.control.rotations import quat_angle
 from robot_rl.control.safety import Pose
 from robot_rl.nodes.convert import pose_from_msg, pose_to_msg
@@ -74,47 +75,96 @@ class IdealArm:
         return 1
 
 
-def _rig(**cfg: object) -> tuple[InprocBus, IdealArm, ResetNode]:
+def _rig(**cfg: object) -> tuple[InprocBus, NodeLoop, IdealArm, ResetNode]:
     clock = SimClock()
     bus = InprocBus(clock=clock)
     loop = NodeLoop(bus)
     arm = IdealArm(bus, clock, Pose(np.array([0.6, 0.1, 0.3]), DOWN))
     loop.add(arm)
-    node = ResetNode(bus, ResetConfig(**cfg), loop.spin_once)  # type: ignore[arg-type]
-    return bus, arm, node
+    node = ResetNode(bus, ResetConfig(**cfg))  # type: ignore[arg-type]
+    loop.add(node)
+    return bus, loop, arm, node
+
+
+def _call(bus: InprocBus, loop: NodeLoop, req: ResetRequest) -> ResetResponse:
+    """The caller's side: an async request, the loop spun until the reply."""
+    pending = bus.request_async("reset", Reset, req, 30.0)
+    loop.spin(timeout_s=60.0, until=pending.done)
+    return pending.result()
 
 
 def test_reset_moves_through_goal_pose_on_a_grid_and_replies_ok() -> None:
-    bus, arm, node = _rig()
-    reply = bus.request("reset", Reset, ResetRequest(seed=1, timeout_s=30.0), 30.0)
+    bus, loop, arm, node = _rig()
+    pending = bus.request_async("reset", Reset, ResetRequest(seed=1, timeout_s=30.0), 30.0)
+    assert not pending.done() and node.busy  # the handler returned; the reply comes later
+    loop.spin(timeout_s=60.0, until=pending.done)
+    reply = pending.result()
     assert reply.ok, reply.message
+    assert not node.busy and node.completed == 1
     assert arm.targets == []  # never target_pose: the bridge is its only publisher
     home = node.core.sample_home(1)
     assert np.allclose(pose_from_msg(arm.goals[-1]).pos, home.pos)
     stamps = [g.header.stamp.to_ns() for g in arm.goals]
     assert all(s % 100_000_000 == 0 for s in stamps)  # on the 0.1 s grid of lock-step
+    assert stamps == sorted(set(stamps))  # one goal per period
     steps = np.linalg.norm(np.diff([pose_from_msg(g).pos for g in arm.goals], axis=0), axis=1)
     assert steps.max() < 0.03  # below the bridge's step clip
+    assert _call(bus, loop, ResetRequest(seed=2, timeout_s=30.0)).ok  # and again
 
 
 def test_reset_without_a_measured_pose_fails_clearly() -> None:
     clock = SimClock()
     bus = InprocBus(clock=clock)
     loop = NodeLoop(bus)
-    ResetNode(bus, ResetConfig(), loop.spin_once)
-    reply = bus.request("reset", Reset, ResetRequest(seed=1, timeout_s=0.2), 5.0)
+    node = ResetNode(bus, ResetConfig())
+    loop.add(node)
+    reply = _call(bus, loop, ResetRequest(seed=1, timeout_s=0.2))
     assert not reply.ok and "current_pose" in reply.message and "timed out" in reply.message
+    assert node.failed == 1 and not node.busy
+
+
+def test_reset_when_bus_time_stands_still_times_out_clearly() -> None:
+    clock = SimClock()
+    bus = InprocBus(clock=clock)
+    loop = NodeLoop(bus)
+    loop.add(ResetNode(bus, ResetConfig()))
+    pose = bus.publisher("current_pose", PoseStamped)
+    clock.advance(0.05)  # off the 0.1 s grid: the first goal waits for bus time 0.1 s
+    pose.publish(pose_to_msg(Pose(np.array([0.6, 0.1, 0.3]), DOWN), Time.from_ns(0), "base"))
+    reply = _call(bus, loop, ResetRequest(seed=1, timeout_s=0.2))
+    assert not reply.ok and "bus time to advance" in reply.message
 
 
 def test_reset_with_an_absent_twin_service_fails_clearly() -> None:
-    bus, _, node = _rig(twin_reset_service="twin/reset_objects")
-    reply = bus.request("reset", Reset, ResetRequest(seed=1, timeout_s=30.0), 30.0)
+    bus, loop, _, node = _rig(twin_reset_service="twin/reset_objects")
+    reply = _call(bus, loop, ResetRequest(seed=1, timeout_s=30.0))
     assert not reply.ok and "twin object reset unavailable" in reply.message
     assert node.failed == 1
 
 
+def test_the_twin_object_reset_is_called_without_blocking() -> None:
+    """The object reset is a service of its own, answered late here (deferred too)."""
+    bus, loop, arm, node = _rig(twin_reset_service="twin/reset_objects")
+    held: list[tuple[ResetRequest, Responder[ResetResponse]]] = []
+    bus.serve_deferred("twin/reset_objects", Reset, lambda req, r: held.append((req, r)))
+    pending = bus.request_async("reset", Reset, ResetRequest(seed=4, timeout_s=30.0), 30.0)
+    loop.spin(timeout_s=60.0, until=lambda: bool(held))
+    goals = len(arm.goals)
+    for _ in range(20):  # the node keeps running (and sends nothing) while it waits
+        loop.spin_once()
+    assert not pending.done() and node.busy and len(arm.goals) == goals
+    held[0][1].reply(ResetResponse(False, "objects fell off the table"))
+    loop.spin(timeout_s=60.0, until=pending.done)
+    reply = pending.result()
+    assert not reply.ok and "twin object reset failed: objects fell off the table" in reply.message
+    assert held[0][0].seed == 4
+
+
 def test_a_second_request_while_busy_is_refused() -> None:
-    _, _, node = _rig()
-    node.busy = True
-    reply = node._on_request(ResetRequest(seed=1, timeout_s=1.0))
-    assert not reply.ok and "already running" in reply.message
+    bus, loop, _, node = _rig()
+    first = bus.request_async("reset", Reset, ResetRequest(seed=1, timeout_s=30.0), 30.0)
+    second = bus.request_async("reset", Reset, ResetRequest(seed=2, timeout_s=30.0), 30.0)
+    assert second.done() and not first.done()
+    assert not second.result().ok and "already running" in second.result().message
+    loop.spin(timeout_s=60.0, until=first.done)
+    assert first.result().ok and node.completed == 1
