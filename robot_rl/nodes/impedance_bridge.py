@@ -17,12 +17,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from robot_rl.bus.api import Bus
-from robot_rl.bus.msgs import Action, DiagnosticArray, PoseStamped
+from robot_rl.bus.msgs import Action, DiagnosticArray, Float32, PoseStamped
 from robot_rl.control.safety import Pose, SafetyConfig, SafetyFilter, SafetyReport
 from robot_rl.envs.twin_env import validate_action
 from robot_rl.nodes import diagnostics as diag
 from robot_rl.nodes.convert import pose_from_msg, pose_to_msg, stamp_s
-from robot_rl.nodes.messages import Float32
 from robot_rl.nodes.qos import COMMANDS, EVENTS, STATE_SUB
 
 

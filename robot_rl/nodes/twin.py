@@ -27,6 +27,7 @@ from robot_rl.bus.msgs import (
     CameraInfo,
     Clock,
     DiagnosticArray,
+    Float32,
     Header,
     Image,
     JointState,
@@ -48,7 +49,6 @@ from robot_rl.nodes.convert import (
     pose_to_msg,
     wrench_to_msg,
 )
-from robot_rl.nodes.messages import Float32
 from robot_rl.nodes.qos import CAMERA_INFO, COMMANDS, EVENTS, IMAGES, STATE_PUB
 from robot_rl.nodes.twin_sim import TwinSim, gripper_opening_m
 

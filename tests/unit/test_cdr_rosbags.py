@@ -123,3 +123,22 @@ def test_image_sized_payload_matches_rosbags() -> None:
     assert ours == bytes(TYPESTORE.serialize_cdr(to_rosbags(img), "sensor_msgs/msg/Image"))
     back = decode(Image, ours)
     assert np.array_equal(back.data.reshape(480, 640, 3), pixels)
+
+
+def test_std_float32_matches_its_msg_definition() -> None:
+    """std_msgs/Float32 (crisp's gripper command) is in ALL_MESSAGES, so every test above
+    and the fuzz tests cover it; here it is also checked against rosbags with the type
+    parsed from its .msg definition, at the float32 edge values."""
+    from robot_rl.bus.msgs import ALL_MESSAGES, Float32
+
+    assert Float32 in ALL_MESSAGES
+    ts = rosbags_typesys.get_typestore(rosbags_typesys.Stores.EMPTY)
+    ts.register(rosbags_typesys.get_types_from_msg("float32 data\n", "std_msgs/msg/Float32"))
+    f32 = np.finfo(np.float32)
+    for value in (0.0, -0.0, 0.08, -1.0, float(f32.max), float(f32.tiny), np.inf, np.nan):
+        msg = Float32(float(np.float32(value)))
+        ours = encode(msg)
+        rb = ts.types["std_msgs/msg/Float32"](data=np.float32(value))
+        assert ours == bytes(ts.serialize_cdr(rb, "std_msgs/msg/Float32"))
+        assert len(ours) == 8
+        assert decode(Float32, ours) == msg

@@ -8,12 +8,11 @@ import pytest
 
 from robot_rl.bus import SimClock
 from robot_rl.bus.inproc import InprocBus, InprocConfig
-from robot_rl.bus.msgs import Action, DiagnosticArray, Header, PoseStamped, Time
+from robot_rl.bus.msgs import Action, DiagnosticArray, Float32, Header, PoseStamped, Time
 from robot_rl.control.safety import Pose
 from robot_rl.nodes.convert import pose_from_msg, pose_to_msg
 from robot_rl.nodes.diagnostics import WARN, values_of
 from robot_rl.nodes.impedance_bridge import BridgeConfig, ImpedanceBridge
-from robot_rl.nodes.messages import Float32
 
 HOME = Pose(np.array([0.5, 0.0, 0.2]), np.array([0.0, 1.0, 0.0, 0.0]))
 

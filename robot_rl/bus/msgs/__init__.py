@@ -37,6 +37,7 @@ from robot_rl.bus.msgs.robot_rl_interfaces import (
 from robot_rl.bus.msgs.rosgraph_msgs import Clock
 from robot_rl.bus.msgs.sensor_msgs import CameraInfo, Image, JointState, RegionOfInterest
 from robot_rl.bus.msgs.std_msgs import (
+    Float32,
     Float64MultiArray,
     Header,
     MultiArrayDimension,
@@ -49,6 +50,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     Duration,
     Header,
     String,
+    Float32,
     MultiArrayDimension,
     MultiArrayLayout,
     Float64MultiArray,
@@ -104,6 +106,7 @@ __all__ = [
     "DiagnosticStatus",
     "Duration",
     "EpisodeEvent",
+    "Float32",
     "Float64MultiArray",
     "Header",
     "Image",

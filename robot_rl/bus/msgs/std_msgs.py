@@ -1,10 +1,11 @@
-"""std_msgs: Header, String and Float64MultiArray."""
+"""std_msgs: Header, String, Float32 and Float64MultiArray."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from robot_rl.bus.msgs import fields
 from robot_rl.bus.msgs.base import Message
 from robot_rl.bus.msgs.builtin_interfaces import Time
 from robot_rl.bus.msgs.fields import Float64Seq, Str, UInt32, empty_float64
@@ -25,6 +26,14 @@ class String(Message):
 
     __ros_type__: ClassVar[str] = "std_msgs/msg/String"
     data: Str = ""
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Float32(Message):
+    """A single float32 (crisp_controllers' gripper nodes take their command as one)."""
+
+    __ros_type__: ClassVar[str] = "std_msgs/msg/Float32"
+    data: fields.Float32 = 0.0
 
 
 @dataclass(frozen=True, eq=False, slots=True)
