@@ -177,6 +177,11 @@ class Ros2Bus:
         self._executor.add_node(self._node)
         self._clients: dict[str, Any] = {}
 
+    @property
+    def node(self) -> Any:
+        """The rclpy node (for what the bus does not wrap: parameters)."""
+        return self._node
+
     def publisher(self, topic: str, msg_type: type[M], qos: QoS | None = None) -> Ros2Publisher[M]:
         """Create an rclpy publisher."""
         cls = _ros_class(msg_type.__ros_type__)

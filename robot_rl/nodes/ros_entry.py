@@ -5,20 +5,33 @@
 
 ROS arguments are parsed here in plain Python (so they are tested without ROS): the node
 name and namespace remaps (``-r __node:=NAME``, ``-r __ns:=/NS``), parameter files
-(``--params-file FILE``, the section of this node) and ``-p NAME:=VALUE``. rclpy is
-initialised with the same arguments, so topic remaps (``-r from:=to``) work as usual.
+(``--params-file FILE``, the section of this node) and ``-p NAME:=VALUE``; an unknown
+parameter name or a wrong type fails here, naming it. rclpy is initialised with the same
+arguments, so topic remaps (``-r from:=to``) work as usual, and every field of the node's
+config dataclass is then declared as a ROS parameter (`declare_config`): ``ros2 param
+list`` shows them, ``ros2 param get`` the values in use, parameter files and ``-p`` apply
+through rclpy, and the config is built from the declared values. They are read once, at
+start, so they are declared read-only: ``ros2 param set`` is refused, not ignored.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from robot_rl.nodes.graph import NODE_KINDS
-from robot_rl.nodes.params import config_from_params, load_param_file, parse_param_assignment
+from robot_rl.nodes.params import (
+    C,
+    ParamError,
+    config_from_params,
+    config_from_ros_values,
+    load_param_file,
+    param_declarations,
+    parse_param_assignment,
+)
 
 
 @dataclass
@@ -67,24 +80,46 @@ def node_params(kind: str, ros: RosArgs) -> tuple[str, dict[str, Any]]:
     return name, params
 
 
+def declare_config(node: Any, cls: type[C], descriptor: Callable[..., Any]) -> C:
+    """Declare every parameter of config class ``cls`` on an rclpy ``node`` and build the
+    config from the values rclpy then holds (its defaults, overridden by the parameter
+    files and ``-p`` of the node's arguments). ``descriptor`` is
+    ``rcl_interfaces.msg.ParameterDescriptor``. Raises ParamError naming the parameter
+    rclpy refused (e.g. an integer in a parameter file for a double: write ``200.0``)."""
+    values: dict[str, Any] = {}
+    for d in param_declarations(cls):
+        desc = descriptor(
+            description=d.description, read_only=True, dynamic_typing=d.dynamic_typing
+        )
+        try:
+            values[d.name] = node.declare_parameter(d.name, d.default, desc).value
+        except Exception as exc:  # rclpy's InvalidParameterTypeException and friends
+            raise ParamError(f"parameter {d.name} ({d.ros_type}): {exc}") from exc
+    return config_from_ros_values(cls, values)
+
+
 def run_ros_node(kind: str, argv: Sequence[str] | None = None) -> int:
     """Run a node of ``kind`` on the rclpy backend until SIGINT; returns the exit code."""
+    import importlib
+
     from robot_rl.bus.ros2 import Ros2Bus, Ros2Config, import_rclpy
     from robot_rl.nodes.run import run_node
 
     argv = list(sys.argv if argv is None else argv)
     rclpy = import_rclpy()
     rclpy.init(args=argv)
-    name, params = node_params(kind, parse_ros_args(argv))
+    ros = parse_ros_args(argv)
+    name, params = node_params(kind, ros)
     use_sim_time = bool(params.pop("use_sim_time", False))
     node_kind = NODE_KINDS[kind]
-    cfg: Any = config_from_params(node_kind.config_class(), params)
-    ros = parse_ros_args(argv)
+    config_from_params(node_kind.config_class(), params)  # unknown names fail here, clearly
     bus = Ros2Bus(Ros2Config(node_name=name, namespace=ros.namespace, use_sim_time=use_sim_time))
     stopping: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
     signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     try:
+        descriptor = importlib.import_module("rcl_interfaces.msg").ParameterDescriptor
+        cfg: Any = declare_config(bus.node, node_kind.config_class(), descriptor)
         return run_node(node_kind, bus, cfg, name, lambda: bool(stopping))
     finally:
         bus.close()

@@ -2,7 +2,8 @@
 
 - the launch and parameter files are exactly what the graph description generates;
 - every executable a launch file names is an entry point of robot_rl_ros (and a module);
-- every key of every parameter file maps onto a field of the node's config dataclass.
+- every key of every parameter file maps onto a field of the node's config dataclass, with
+  a value of the type the executable declares the parameter with (rclpy refuses others).
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import yaml
 
 from robot_rl.nodes import launch_gen
 from robot_rl.nodes.graph import GRAPHS, NODE_KINDS
-from robot_rl.nodes.params import config_from_params, flatten, param_names
+from robot_rl.nodes.params import (
+    config_from_params,
+    flatten,
+    inferred_ros_type,
+    param_declarations,
+    param_names,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "ros_ws" / "src" / "robot_rl_ros"
@@ -106,6 +113,13 @@ def test_every_parameter_key_maps_onto_a_config_field(graph: str) -> None:
                 f"{graph}/{node_name}: {sorted(unknown)} are not {cls.__name__} fields"
             )
             config_from_params(cls, keys)  # types are right too
+            declared = {d.name: d for d in param_declarations(cls)}
+            for key, value in keys.items():
+                decl = declared[key]
+                if not decl.dynamic_typing:  # statically typed: rclpy takes only its type
+                    assert inferred_ros_type(value) == decl.ros_type, (
+                        f"{d}/{graph}.yaml {node_name}.{key}: {value!r} is not {decl.ros_type}"
+                    )
 
 
 def test_parameter_files_hold_no_value_ros_cannot_type() -> None:
