@@ -79,6 +79,9 @@ def test_decoded_arrays_are_read_only_views() -> None:
         (Image(data=np.zeros(3, np.float32)), "data"),  # float pixels into uint8[]
         (JointState(name=["a", 1]), "name"),  # type: ignore[list-item]
         (Image(data=[300]), "data"),  # type: ignore[arg-type]
+        (JointState(velocity=None), "velocity"),  # type: ignore[arg-type]  # not [nan]
+        (Action(action=0.5), "action"),  # type: ignore[arg-type]  # a scalar is no sequence
+        (CameraInfo(k=np.float64(1.0)), "k"),  # nor for a fixed-size array
     ],
 )
 def test_encode_errors_name_the_field(msg: object, field: str) -> None:

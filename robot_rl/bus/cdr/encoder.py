@@ -56,7 +56,10 @@ class _Out:
 
 
 def _as_array(value: Any, prim: Primitive) -> np.ndarray[Any, Any]:
-    """A 1-D contiguous little-endian array of ``prim``; refuses lossy kind changes."""
+    """A 1-D contiguous little-endian array of ``prim``; refuses lossy kind changes and
+    anything that is not a sequence (None or a scalar would become a 1-element array)."""
+    if np.ndim(value) == 0:
+        raise TypeError(f"expected a sequence of {prim.dtype}, got {type(value).__name__}")
     target = prim.dtype
     if isinstance(value, np.ndarray):
         arr = value if value.dtype == target else value.astype(target, casting="same_kind")
