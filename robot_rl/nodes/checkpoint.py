@@ -1,6 +1,6 @@
 """The learner's checkpoint folder: agent state, replay and bookkeeping, swapped in whole.
 
-    <dir>/checkpoint/      agent.pt, replay/, meta.json   (the current one)
+    <dir>/checkpoint/      agent.pt, replay/, meta.json, [demo/]   (the current one)
     <dir>/checkpoint.tmp-<pid>/                           (being written)
     <dir>/checkpoint.prev/                                (only during the swap)
 
@@ -24,9 +24,14 @@ NAME = "checkpoint"
 
 
 def save_checkpoint(
-    directory: str | Path, agent_state: dict[str, Any], replay: ReplayBuffer, meta: dict[str, Any]
+    directory: str | Path,
+    agent_state: dict[str, Any],
+    replay: ReplayBuffer,
+    meta: dict[str, Any],
+    demo: ReplayBuffer | None = None,
 ) -> Path:
-    """Write a checkpoint and swap it in atomically (blocks on I/O). Returns its path."""
+    """Write a checkpoint (the demo buffer too, when given and not empty) and swap it in
+    atomically (blocks on I/O). Returns its path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path, prev = directory / NAME, directory / f"{NAME}.prev"
@@ -40,6 +45,8 @@ def save_checkpoint(
     tmp.mkdir()
     torch.save(agent_state, tmp / "agent.pt")
     save_replay(replay, tmp / "replay")
+    if demo is not None and demo.num_transitions:
+        save_replay(demo, tmp / "demo")
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
     for name in ("agent.pt", "meta.json"):
         with open(tmp / name, "rb") as f:
@@ -51,16 +58,28 @@ def save_checkpoint(
     return path
 
 
+def _current(directory: Path) -> Path | None:
+    path, prev = directory / NAME, directory / f"{NAME}.prev"
+    if not path.exists() and prev.exists():
+        path = prev
+    return path if (path / "meta.json").exists() else None
+
+
 def load_checkpoint(
     directory: str | Path,
 ) -> tuple[dict[str, Any], ReplayBuffer, dict[str, Any]] | None:
     """(agent state, replay, meta) of the newest checkpoint, or None if there is none."""
-    directory = Path(directory)
-    path, prev = directory / NAME, directory / f"{NAME}.prev"
-    if not path.exists() and prev.exists():
-        path = prev
-    if not (path / "meta.json").exists():
+    path = _current(Path(directory))
+    if path is None:
         return None
     meta = json.loads((path / "meta.json").read_text())
     agent_state = torch.load(path / "agent.pt", map_location="cpu", weights_only=False)
     return agent_state, load_replay(path / "replay"), meta
+
+
+def load_demo_replay(directory: str | Path) -> ReplayBuffer | None:
+    """The demo buffer of the newest checkpoint, or None if it has none."""
+    path = _current(Path(directory))
+    if path is None or not (path / "demo").exists():
+        return None
+    return load_replay(path / "demo")

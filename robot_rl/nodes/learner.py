@@ -16,16 +16,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from robot_rl.agents.config import updates_due
 from robot_rl.agents.replay import ReplayBuffer
+from robot_rl.agents.sampling import MixedSampler
 from robot_rl.bus.api import Bus
 from robot_rl.bus.cdr import decode, encode
 from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, Transition, TransitionAck
 from robot_rl.envs.twin_env import ACTION_DIM
 from robot_rl.nodes import diagnostics as diag
-from robot_rl.nodes.checkpoint import load_checkpoint, save_checkpoint
+from robot_rl.nodes.checkpoint import load_checkpoint, load_demo_replay, save_checkpoint
 from robot_rl.nodes.observation import ObsConfig
 from robot_rl.nodes.policy import PolicyConfig, build_agent, obs_spec
 from robot_rl.nodes.qos import ACKS, EVENTS, TRANSITIONS, WEIGHTS
@@ -67,8 +66,11 @@ class LearnerCore:
         self.spec = obs_spec(cfg.obs)
         self.agent = build_agent(cfg.policy, cfg.obs)
         self.replay = ReplayBuffer(cfg.policy.replay_capacity, self.spec, ACTION_DIM)
+        # Transitions an actor routes to the demo buffer (robot_rl.hil.routing: a human's
+        # steps); batches then mix both, RLPD style, once it holds any.
+        replay_cfg = self.agent.config.replay
+        self.demo = ReplayBuffer(replay_cfg.demo_capacity_frames, self.spec, ACTION_DIM)
         self.intake: TransitionIntake[Transition] = TransitionIntake(cfg.max_out_of_order)
-        self.rng = np.random.default_rng(cfg.policy.seed)
         self.env_steps = 0  # transitions stored, over all runs
         self.version = 0  # last weight version published
         self.rejected = 0
@@ -78,6 +80,9 @@ class LearnerCore:
         self._stored_log = open(cfg.stored_log, "a") if cfg.stored_log else None  # noqa: SIM115
         self.dir.mkdir(parents=True, exist_ok=True)
         wal_from = self._restore()
+        self.sampler = MixedSampler(
+            self.replay, self.demo, replay_cfg.demo_fraction, seed=cfg.policy.seed
+        )
         self.wal = WriteAheadLog(self.dir / "wal", cfg.fsync)
         for payload in self.wal.replay(wal_from):
             for msg in self.intake.receive(*self._key(decode(Transition, payload))):
@@ -100,6 +105,9 @@ class LearnerCore:
         if replay.spec != self.spec:
             raise ValueError(f"checkpoint replay spec {replay.spec} != configured {self.spec}")
         self.replay = replay
+        demo = load_demo_replay(self.dir)
+        if demo is not None:
+            self.demo = demo
         self.intake.highest = {k: int(v) for k, v in meta["highest"].items()}
         self.env_steps = int(meta["env_steps"])
         self.version = max(self.version, int(meta["version"]))
@@ -131,9 +139,8 @@ class LearnerCore:
             self.rejected += 1  # acked anyway: resending a malformed transition cannot help
             _log.warning("learner: rejected %s seq %d: %s", msg.actor_id, msg.seq, exc)
             return
-        self.replay.add(
-            s.obs, s.action, s.reward, s.next_obs, s.terminated, s.truncated, s.intervened
-        )
+        buffer = self.demo if s.buffer == "demo" else self.replay
+        buffer.add(s.obs, s.action, s.reward, s.next_obs, s.terminated, s.truncated, s.intervened)
         self.env_steps += 1
         self.since_checkpoint += 1
         if log and self._stored_log is not None:
@@ -154,9 +161,9 @@ class LearnerCore:
         return min(owed, self.cfg.max_updates_per_poll)
 
     def update(self) -> dict[str, float]:
-        """One gradient update on a uniform batch."""
-        batch = self.replay.sample(self.agent.config.batch_size, self.rng)
-        return self.agent.update(batch)
+        """One gradient update on a batch drawn from the online buffer, mixed with the demo
+        buffer (``replay.demo_fraction`` of each batch) once that holds anything."""
+        return self.agent.update(self.sampler.sample(self.agent.config.batch_size))
 
     def weights_due(self) -> bool:
         """True when enough updates happened since the last published version."""
@@ -182,7 +189,7 @@ class LearnerCore:
             "num_updates": self.agent.num_updates,
             "wal_segment": segment,
         }
-        path = save_checkpoint(self.dir, self.agent.state_dict(), self.replay, meta)
+        path = save_checkpoint(self.dir, self.agent.state_dict(), self.replay, meta, self.demo)
         self.wal.drop_before(segment)
         self.since_checkpoint = 0
         return path
@@ -262,6 +269,7 @@ class LearnerNode:
             "updates": c.agent.num_updates,
             "weights_version": c.version,
             "replay_transitions": c.replay.num_transitions,
+            "demo_transitions": c.demo.num_transitions,
         }
         for actor, highest in c.intake.highest.items():
             values[f"acked/{actor}"] = highest

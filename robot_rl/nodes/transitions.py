@@ -18,7 +18,7 @@ import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from robot_rl.agents.types import ObsSpec
 from robot_rl.bus.msgs import Header, NamedArray, Time, Transition
 
 T = TypeVar("T")
+Buffer = Literal["online", "demo"]
 
 
 def obs_to_arrays(obs: Mapping[str, Any]) -> list[NamedArray]:
@@ -70,6 +71,10 @@ class Step:
     terminated: bool
     truncated: bool
     intervened: bool
+    buffer: Buffer = "online"  # the learner buffer it goes to (robot_rl.hil.routing)
+
+
+_BUFFER_CODES: dict[str, int] = {"online": Transition.ONLINE, "demo": Transition.DEMO}
 
 
 def make_transition(
@@ -96,6 +101,7 @@ def make_transition(
         truncated=bool(s.truncated),
         intervened=bool(s.intervened),
         policy_version=policy_version,
+        buffer=_BUFFER_CODES[s.buffer],
     )
 
 
@@ -106,6 +112,9 @@ def transition_step(msg: Transition, spec: ObsSpec, action_dim: int) -> Step:
         raise ValueError(f"action shape {action.shape} (expected ({action_dim},)) or non-finite")
     if not np.isfinite(msg.reward):
         raise ValueError("non-finite reward")
+    buffer: Buffer = "demo" if msg.buffer == Transition.DEMO else "online"
+    if msg.buffer not in _BUFFER_CODES.values():
+        raise ValueError(f"unknown buffer {msg.buffer}")
     return Step(
         arrays_to_obs(msg.obs, spec),
         action,
@@ -114,6 +123,7 @@ def transition_step(msg: Transition, spec: ObsSpec, action_dim: int) -> Step:
         bool(msg.terminated),
         bool(msg.truncated),
         bool(msg.intervened),
+        buffer,
     )
 
 

@@ -112,3 +112,37 @@ def test_malformed_transitions_are_counted_and_acked(tmp_path: Path) -> None:
     core.receive(bad)
     assert core.rejected == 1 and core.intake.highest == {"a": 1} and core.env_steps == 0
     core.close()
+
+
+def test_demo_routed_transitions_fill_the_demo_buffer_and_survive_a_restart(
+    tmp_path: Path,
+) -> None:
+    """An actor under HIL-SERL routing sends a human step twice: online and demo."""
+    cfg = _cfg(tmp_path)
+    core = LearnerCore(cfg)
+    for seq in range(1, 13):
+        msg = _msg(seq)
+        if seq % 3 == 0:  # every third transition is the demo copy of the one before
+            msg = dataclasses.replace(msg, buffer=Transition.DEMO, intervened=True)
+        core.receive(msg)
+    assert core.replay.num_transitions == 8 and core.demo.num_transitions == 4
+    demo_rewards = core.demo.reward[core.demo.valid_indices()]
+    assert np.allclose(demo_rewards, [3, 6, 9, 12])
+    assert core.demo.flags["intervened"][core.demo.valid_indices()].all()
+    batch = core.sampler.sample(8)  # RLPD: half of each batch from the demo buffer
+    assert np.isin(batch.reward, demo_rewards).sum() == 4
+    core.update()
+    core.checkpoint()
+    core.receive(dataclasses.replace(_msg(13), buffer=Transition.DEMO))  # in the log only
+    core.flush()
+    again = LearnerCore(cfg)
+    assert again.demo.num_transitions == 5 and again.replay.num_transitions == 8
+    assert np.allclose(again.demo.reward[again.demo.valid_indices()], [3, 6, 9, 12, 13])
+    again.close()
+
+
+def test_an_unknown_buffer_is_rejected(tmp_path: Path) -> None:
+    core = LearnerCore(_cfg(tmp_path))
+    core.receive(dataclasses.replace(_msg(1), buffer=7))
+    assert core.rejected == 1 and core.replay.num_transitions == 0
+    core.close()

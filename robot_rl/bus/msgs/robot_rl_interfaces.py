@@ -84,6 +84,8 @@ class Transition(Message):
     """One environment step, actor -> learner; ``seq`` is contiguous per actor from 1."""
 
     __ros_type__: ClassVar[str] = "robot_rl_interfaces/msg/Transition"
+    ONLINE: ClassVar[int] = 0  # the online replay buffer
+    DEMO: ClassVar[int] = 1  # the demo/intervention buffer
     header: Header = field(default_factory=Header)
     actor_id: Str = ""
     seq: UInt64 = 0
@@ -97,6 +99,7 @@ class Transition(Message):
     truncated: Bool = False
     intervened: Bool = False
     policy_version: UInt64 = 0
+    buffer: UInt8 = 0  # ONLINE or DEMO (robot_rl.hil.routing)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
