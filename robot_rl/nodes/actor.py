@@ -1,9 +1,15 @@
 """actor: the policy acting in a cell through `BusEnv`, feeding the learner.
 
 Each step becomes a numbered Transition; unacknowledged ones are kept and resent (see
-`robot_rl.nodes.transitions`). New PolicyWeights versions are loaded between steps, never
-in the middle of one. The actor never blocks on the learner: without acks it keeps
-acting, up to ``max_unacked`` kept transitions.
+`robot_rl.nodes.transitions`). With a teleop topic (``hil.teleop_topic``) a human can take
+over: each step the policy's proposal and the newest TeleopCommand go through the arbiter
+of robot_rl.hil, the executed action is flagged ``intervened`` when the human drove, and
+the routing mode (``hil.router.mode``) turns the step into 0, 1 or 2 transitions, each
+naming its learner buffer (online or demo). The reward comes from the env's reward topic
+(the twin's task reward, or a reward node's estimates with a success hold: ``env.hold``).
+New PolicyWeights versions are loaded between steps, never in the middle of one. The actor
+never blocks on the learner: without acks it keeps acting, up to ``max_unacked`` kept
+transitions.
 """
 
 from __future__ import annotations
@@ -20,8 +26,13 @@ import numpy as np
 
 from robot_rl.bus.api import Bus
 from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, Time, Transition, TransitionAck
+from robot_rl.hil.arbiter import Arbiter
+from robot_rl.hil.mapping import TeleopMapping
+from robot_rl.hil.session import HilConfig, HilSession
+from robot_rl.hil.teleop_node import TeleopListener
 from robot_rl.nodes import diagnostics as diag
 from robot_rl.nodes.bus_env import BusEnv, BusEnvConfig, ResetFailedError
+from robot_rl.nodes.impedance_bridge import action_scaling
 from robot_rl.nodes.observation import ObsConfig, StaleObservationError
 from robot_rl.nodes.policy import PolicyConfig, build_agent
 from robot_rl.nodes.qos import ACKS, EVENTS, TRANSITIONS, WEIGHTS
@@ -33,6 +44,19 @@ Spin = Callable[[float], int]
 
 
 @dataclass
+class ActorHilConfig(HilConfig):
+    """Human in the loop on the actor: the arbiter and routing mode of robot_rl.hil
+    (``arbiter.*``, ``router.mode``: hil_serl, rlif, bc or dagger), the teleop topic, and
+    the action scales the operator's twist maps to (they must match the bridge's)."""
+
+    teleop_topic: str = ""  # the teleop node's TeleopCommand topic ("teleop/command"); "" = off
+    task: str = ""  # a twin task whose action scales apply ("" = the values below)
+    action_scale_pos_m: float = 0.02  # metres per step at |action| = 1
+    action_scale_rot_rad: float = 0.1  # radians per step at |action| = 1
+    rot_axes: tuple[bool, bool, bool] = (True, True, True)  # base axes the policy may turn
+
+
+@dataclass
 class ActorNodeConfig:
     """Parameters of the actor node."""
 
@@ -40,6 +64,7 @@ class ActorNodeConfig:
     obs: ObsConfig = field(default_factory=ObsConfig)  # must match the learner's
     env: BusEnvConfig = field(default_factory=BusEnvConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)  # must match the learner's
+    hil: ActorHilConfig = field(default_factory=ActorHilConfig)  # human in the loop
     num_episodes: int = 0  # stop after this many episodes (0 = until stopped)
     random_steps: int = 0  # uniform random actions for the first N steps
     deterministic: bool = False  # act with the policy mean (evaluation)
@@ -72,6 +97,16 @@ class ActorNode:
         bus.subscribe(cfg.ack_topic, TransitionAck, self._on_ack, ACKS)
         bus.subscribe(cfg.weights_topic, PolicyWeights, self._on_weights, WEIGHTS)
         self.env = BusEnv(bus, cfg.obs, cfg.env, spin, cfg.actor_id)
+        self.hil: HilSession | None = None
+        self.teleop: TeleopListener | None = None
+        if cfg.hil.teleop_topic:
+            pos, rot, axes = action_scaling(cfg.hil)
+            ax, ay, az = (bool(a) for a in axes)
+            mapping = TeleopMapping(cfg.hil.arbiter.mapping, pos, rot, (ax, ay, az))
+            self.hil = HilSession(cfg.hil, Arbiter(cfg.hil.arbiter, mapping), None)
+            self.teleop = TeleopListener(bus, cfg.hil.teleop_topic)
+        self.interventions = 0
+        self.human_steps = 0
         self.weight_versions: list[int] = []
         self.sent: list[tuple[int, int]] = []  # (seq, crc) of every transition sent
         self.episodes = 0
@@ -135,22 +170,60 @@ class ActorNode:
                 self.spin(0.05)
             return
         self.episodes += 1
+        if self.hil is not None:
+            self.hil.reset()
         self._apply_weights()
+        try:
+            self._steps(obs, stop)
+        finally:
+            if self.hil is not None:
+                stats = self.hil.stats
+                self.interventions += stats.interventions
+                self.human_steps += stats.human_steps
+
+    def _steps(self, obs: dict[str, Any], stop: Callable[[], bool]) -> None:
         for step in range(self.cfg.env.episode_steps):
             if stop():
                 return
             obs_stamp = self.env.obs_time_ns
-            action = self._act(obs)
+            proposal = self._act(obs)
+            decision = None
+            action = proposal
+            if self.hil is not None:
+                assert self.teleop is not None
+                # The teleop node stamps its commands with bus time: arbitrate on it.
+                now_s = self.bus.now().to_s()
+                decision = self.hil.act(obs, proposal, self.teleop.latest, now_s)
+                action = np.asarray(decision.action, dtype=np.float32)
             try:
-                next_obs, reward, terminated, truncated, _ = self.env.step(action)
+                next_obs, reward, terminated, truncated, _ = self.env.step(
+                    action, intervened=decision is not None and decision.intervened
+                )
             except StaleObservationError as exc:
                 self.aborted += 1
                 self.env.abort(str(exc))
                 _log.warning("actor %s: episode aborted: %s", self.cfg.actor_id, exc)
                 return
-            self._send(
-                step, obs_stamp, Step(obs, action, reward, next_obs, terminated, truncated, False)
-            )
+            if decision is None:
+                steps = [Step(obs, action, reward, next_obs, terminated, truncated, False)]
+            else:  # 0, 1 or 2 transitions, each naming its buffer (robot_rl.hil.routing)
+                assert self.hil is not None
+                routed = self.hil.route(obs, decision, reward, next_obs, terminated, truncated)
+                steps = [
+                    Step(
+                        dict(r.obs),
+                        r.action,
+                        r.reward,
+                        dict(r.next_obs),
+                        r.terminated,
+                        r.truncated,
+                        r.intervened,
+                        r.buffer,
+                    )
+                    for r in routed
+                ]
+            for s in steps:
+                self._send(step, obs_stamp, s)
             self.total_steps += 1
             self._apply_weights()
             self.sender.poll()
@@ -193,6 +266,8 @@ class ActorNode:
             "dropped": self.sender.dropped,
             "resent": self.sender.resent,
             "weight_versions": self.weight_versions,
+            "interventions": self.interventions,
+            "human_steps": self.human_steps,
         }
 
     def write_summary(self) -> None:

@@ -7,17 +7,20 @@
 ``step`` publishes the action stamped with the observation time, waits until bus time
 reaches the next policy period and every input is fresh (`ObsConfig.max_age_s`), then
 returns. The reward and success come from ``reward`` (RewardEstimate) stamped for that
-observation: the twin publishes its task reward there, a reward-classifier node does on
-the robot. ``terminated`` means success_prob >= threshold; ``truncated`` means the time
-limit, never both for one reason. Waits are bounded in wall seconds and raise
-`StaleObservationError` (inputs stopped) or `ResetFailedError` (the reset said no).
+observation: the twin publishes its task reward there, a reward node
+(robot_rl.rewards.node.RewardNode) does on the robot. ``terminated`` means success_prob >=
+threshold, held for ``hold.hold_frames`` consecutive steps when the hold is on;
+``truncated`` means the time limit, never both for one reason. Waits are bounded in wall
+seconds and raise `StaleObservationError` (inputs stopped) or `ResetFailedError` (the reset
+said no).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -42,6 +45,8 @@ from robot_rl.envs.twin_env import ACTION_DIM
 from robot_rl.nodes.convert import image_from_msg, pose_from_msg, wrench_from_msg
 from robot_rl.nodes.observation import ObsConfig, ObservationAssembler, StaleObservationError
 from robot_rl.nodes.qos import COMMANDS, EVENTS, IMAGES, STATE_SUB
+from robot_rl.rewards.hold import HoldConfig, SuccessHold
+from robot_rl.rewards.source import RewardOutput
 
 Spin = Callable[[float], int]
 
@@ -54,7 +59,12 @@ class BusEnvConfig:
     episode_steps: int = 100  # time limit (steps); it truncates, never terminates
     obs_timeout_s: float = 10.0  # wall s to wait for fresh inputs before giving up
     reset_timeout_s: float = 30.0  # wall s the reset node may take
-    success_threshold: float = 0.5  # success_prob at or above this terminates
+    success_threshold: float = 0.5  # success_prob at or above this is a per-step success
+    # Success hold (robot_rl.rewards.hold) over the reward topic. hold_frames 0 = off: the
+    # first per-step success terminates and the reward is the published one (the twin's
+    # task reward). k >= 1: success only after k consecutive per-step successes (a reward
+    # classifier flickers), with success_reward then and other_reward otherwise.
+    hold: HoldConfig = field(default_factory=lambda: HoldConfig(hold_frames=0))
     frame_id: str = "base"
     action_topic: str = "action"
     reward_topic: str = "reward"  # "" = no reward source (reward 0, never terminated)
@@ -64,6 +74,29 @@ class BusEnvConfig:
 
 class ResetFailedError(RuntimeError):
     """The reset service answered not-ok, or could not be reached."""
+
+
+class EstimateSource:
+    """The newest RewardEstimate of a step as a `RewardSource`, so that `SuccessHold`
+    (robot_rl.rewards.hold) judges it exactly as it judges an in-process classifier."""
+
+    name = "reward_topic"
+    cameras: tuple[str, ...] = ()
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.latest = RewardOutput(0.0, math.nan, False, 0.0, self.name)
+
+    def set(self, reward: float, success_prob: float) -> None:
+        """The estimate of the step about to be judged."""
+        success = not math.isnan(success_prob) and success_prob >= self.threshold
+        self.latest = RewardOutput(reward, success_prob, success, 0.0, self.name)
+
+    def reset(self) -> None:
+        """Stateless."""
+
+    def __call__(self, frames: Any) -> RewardOutput:
+        return self.latest
 
 
 class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
@@ -111,6 +144,8 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
             bus.subscribe(obs_cfg.image_topic(cam), Image, self._image_callback(cam), IMAGES)
         if cfg.reward_topic:
             bus.subscribe(cfg.reward_topic, RewardEstimate, self._on_reward, STATE_SUB)
+        self.estimate = EstimateSource(cfg.success_threshold)
+        self.hold = SuccessHold(self.estimate, cfg.hold) if cfg.hold.hold_frames > 0 else None
         self.obs_time_ns = 0  # bus time of the current observation
         self.steps = 0
         self.episode_id = 0
@@ -208,18 +243,28 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         obs = self._observe(-(-t_ref // period) * period)
         self.steps = 0
         self.episode_id += 1
+        if self.hold is not None:
+            self.hold.reset()
         self._event(EpisodeEvent.START, self.actor_id)
         return obs, {"reset": reply.message, "stamp_ns": self.obs_time_ns}
 
-    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+    def step(
+        self, action: np.ndarray, intervened: bool = False
+    ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """Execute ``action`` (flagged ``intervened`` in the Action message when a human
+        drove this step) and return the next observation and the step's reward."""
         a = np.asarray(action, dtype=np.float32).reshape(-1)
         self.step_seq += 1
         header = Header(Time.from_ns(self.obs_time_ns), self.cfg.frame_id)
-        self._action.publish(Action(header, self.step_seq, self.policy_version, a, False))
+        self._action.publish(Action(header, self.step_seq, self.policy_version, a, intervened))
         obs = self._observe(self.obs_time_ns + round(self.cfg.policy_period_s * 1e9))
         self.steps += 1
         reward, success_prob = (0.0, 0.0) if self._reward is None else self._reward[:2]
         terminated = bool(self.cfg.reward_topic) and success_prob >= self.cfg.success_threshold
+        if self.hold is not None and self.cfg.reward_topic:
+            self.estimate.set(reward, success_prob)
+            held = self.hold({})
+            reward, terminated = held.reward, held.success
         truncated = not terminated and self.steps >= self.cfg.episode_steps
         if terminated or truncated:
             self._event(EpisodeEvent.END, "success" if terminated else "time limit")

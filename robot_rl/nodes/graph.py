@@ -147,6 +147,7 @@ NODE_KINDS: dict[str, NodeKind] = {
                 Use("sub", "{obs.external_wrench_topic}", "geometry_msgs/msg/WrenchStamped"),
                 Use("sub", "{obs.camera_namespace}/{obs.cameras[*]}/{obs.image_suffix}", _IMAGE),
                 Use("sub", "{env.reward_topic}", "robot_rl_interfaces/msg/RewardEstimate"),
+                Use("sub", "{hil.teleop_topic}", "robot_rl_interfaces/msg/TeleopCommand"),
                 Use("sub", "{ack_topic}", "robot_rl_interfaces/msg/TransitionAck"),
                 Use("sub", "{weights_topic}", "robot_rl_interfaces/msg/PolicyWeights"),
                 Use("call", "{env.reset_service}", _RESET),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -58,7 +59,16 @@ class BridgeConfig:
     diagnostics_topic: str = "/diagnostics"
 
 
-def action_scaling(cfg: BridgeConfig) -> tuple[float, float, np.ndarray]:
+class ActionScales(Protocol):
+    """Config fields that say how an action maps to motion (the bridge's, the actor's)."""
+
+    task: str
+    action_scale_pos_m: float
+    action_scale_rot_rad: float
+    rot_axes: tuple[bool, bool, bool]
+
+
+def action_scaling(cfg: ActionScales) -> tuple[float, float, np.ndarray]:
     """(metres per unit, radians per unit, rotation-axis mask) after the ``task`` override."""
     if not cfg.task:
         return cfg.action_scale_pos_m, cfg.action_scale_rot_rad, np.array(cfg.rot_axes, float)
