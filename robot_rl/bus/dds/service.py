@@ -16,7 +16,7 @@ import logging
 import secrets
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState
@@ -42,6 +42,7 @@ Resp = TypeVar("Resp", bound=Message)
 _REQUEST_HEADER = {True: struct.Struct("<Qq"), False: struct.Struct(">Qq")}
 _ANY = SampleState.Any | ViewState.Any | InstanceState.Any
 _POLL_S = 0.002  # discovery has no cheap waitable event here, so matching is polled
+_TAKE_N = 64
 _log = logging.getLogger(__name__)
 
 
@@ -58,6 +59,28 @@ def decode_with_header(cls: type[Req], data: bytes) -> tuple[int, int, Req]:
         raise CdrError(f"{len(data)}-byte payload is too short for a service header")
     guid, seq = _REQUEST_HEADER[little].unpack_from(data, 4)
     return int(guid), int(seq), decode(cls, data, skip=16)
+
+
+def _take_valid(
+    reader: DataReader[Any], cls: type[Req], stats: SubscriptionStats, name: str
+) -> Iterator[tuple[RawCdr, tuple[int, int, Req]]]:
+    """Take every queued sample of ``reader`` and yield the decodable ones with their
+    ``(guid, seq, message)``; undecodable ones are counted in ``stats`` and logged."""
+    while True:
+        samples = reader.take(N=_TAKE_N)
+        for sample in samples:
+            if not isinstance(sample, RawCdr) or not sample.sample_info.valid_data:
+                continue
+            try:
+                decoded = decode_with_header(cls, sample.cdr)
+            except CdrError as exc:
+                stats.rejected += 1
+                stats.last_error = str(exc)
+                _log.warning("rejected a payload on %s: %s", name, exc)
+                continue
+            yield sample, decoded
+        if len(samples) < _TAKE_N:
+            return
 
 
 def _topic(participant: DomainParticipant, name: str, cls: type[Message]) -> Topic[Any]:
@@ -96,16 +119,9 @@ class DdsServer(Generic[Req, Resp]):
     def process(self) -> int:
         """Hand every pending request to the handler. Returns the number taken."""
         taken = 0
-        for sample in self.reader.take(N=64):
-            if not isinstance(sample, RawCdr) or not sample.sample_info.valid_data:
-                continue
-            try:
-                guid, seq, request = decode_with_header(self.srv_type.request, sample.cdr)
-            except CdrError as exc:
-                self.stats.rejected += 1
-                self.stats.last_error = str(exc)
-                _log.warning("rejected a request on %s: %s", self.name, exc)
-                continue
+        for sample, (guid, seq, request) in _take_valid(
+            self.reader, self.srv_type.request, self.stats, self.name
+        ):
             self.stats.received += 1
             writer_handle = sample.sample_info.publication_handle
             self.handler(
@@ -216,21 +232,12 @@ class DdsClient(Generic[Req, Resp]):
 
     def _take_replies(self) -> int:
         completed = 0
-        while True:
-            samples = self.reader.take(N=64)
-            for sample in samples:
-                if not isinstance(sample, RawCdr) or not sample.sample_info.valid_data:
-                    continue
-                try:
-                    guid, seq, reply = decode_with_header(self.srv_type.response, sample.cdr)
-                except CdrError as exc:
-                    self.stats.rejected += 1
-                    self.stats.last_error = str(exc)
-                    continue
-                pending = self._sent.get(seq) if guid == self.guid else None
-                if pending is not None and not pending.finished:
-                    self.stats.received += 1
-                    pending.set_result(reply)
-                    completed += 1
-            if len(samples) < 64:
-                return completed
+        for _, (guid, seq, reply) in _take_valid(
+            self.reader, self.srv_type.response, self.stats, self.name
+        ):
+            pending = self._sent.get(seq) if guid == self.guid else None
+            if pending is not None and not pending.finished:
+                self.stats.received += 1
+                pending.set_result(reply)
+                completed += 1
+        return completed
