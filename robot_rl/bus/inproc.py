@@ -31,8 +31,7 @@ from robot_rl.bus.service import (
     CallbackGuard,
     PendingReply,
     Responder,
-    immediate,
-    wait_for_reply,
+    ServiceCalls,
 )
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
@@ -158,7 +157,7 @@ class InprocServer(Generic[Req, Resp]):
         self._bus._servers.pop(self.name, None)
 
 
-class InprocBus:
+class InprocBus(ServiceCalls):
     """The deterministic single-process backend (see module docstring)."""
 
     def __init__(self, config: InprocConfig | None = None, clock: Clock | None = None) -> None:
@@ -256,12 +255,6 @@ class InprocBus:
         """Spin until ``until()``, the timeout, or (on a sim clock) nothing is left to run."""
         spin_loop(self.spin_once, timeout_s, until, stop_when_idle=self.clock.is_sim)
 
-    def serve(
-        self, service: str, srv_type: ServiceType[Req, Resp], handler: Callable[[Req], Resp]
-    ) -> InprocServer[Req, Resp]:
-        """Register ``handler``; one server per service name."""
-        return self.serve_deferred(service, srv_type, immediate(handler))
-
     def serve_deferred(
         self,
         service: str,
@@ -311,16 +304,6 @@ class InprocBus:
         with self._guard.running():
             server.handler(request, Responder(name, srv_type.response, send))
         return pending
-
-    def request(
-        self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
-    ) -> Resp:
-        """`request_async`, then spin this bus until the reply (a handler that answers at
-        once needs no spinning). Nodes polled by a `NodeLoop` need their loop spun instead:
-        use `request_async` and ``loop.spin(until=pending.done)``."""
-        self._guard.check("request")
-        pending = self.request_async(service, srv_type, request, timeout_s)
-        return wait_for_reply(self.spin_once, pending)
 
     def close(self) -> None:
         """Drop every topic, server and timer."""

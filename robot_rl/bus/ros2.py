@@ -21,7 +21,7 @@ from robot_rl.bus.errors import BackendUnavailableError
 from robot_rl.bus.msgs.base import Message, ServiceType
 from robot_rl.bus.msgs.builtin_interfaces import Time
 from robot_rl.bus.qos import DEFAULT, Durability, History, QoS, Reliability
-from robot_rl.bus.service import PendingReply, Responder, immediate, wait_for_reply
+from robot_rl.bus.service import CallbackGuard, PendingReply, Responder, ServiceCalls
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
 
@@ -158,7 +158,7 @@ class Ros2Timer:
         self._timer.cancel()
 
 
-class Ros2Bus:
+class Ros2Bus(ServiceCalls):
     """One rclpy node plus a single-threaded executor."""
 
     def __init__(self, config: Ros2Config | None = None) -> None:
@@ -176,6 +176,8 @@ class Ros2Bus:
         self._executor = executors.SingleThreadedExecutor()
         self._executor.add_node(self._node)
         self._clients: dict[str, Any] = {}
+        # rclpy itself refuses to spin inside a callback; this guard is never entered here.
+        self._guard = CallbackGuard()
 
     @property
     def node(self) -> Any:
@@ -223,12 +225,6 @@ class Ros2Bus:
 
     def _from_ros(self, ros_msg: Any, cls: type[M]) -> M:
         return decode(cls, self._serialization.serialize_message(ros_msg))
-
-    def serve(
-        self, service: str, srv_type: ServiceType[Req, Resp], handler: Callable[[Req], Resp]
-    ) -> Ros2Server:
-        """Create an rclpy service answered at once by ``handler(request)``."""
-        return self.serve_deferred(service, srv_type, immediate(handler))
 
     def serve_deferred(
         self,
@@ -281,13 +277,6 @@ class Ros2Bus:
         pending: PendingReply[Resp] = PendingReply(service, timeout_s, poll, expire)
         poll()
         return pending
-
-    def request(
-        self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
-    ) -> Resp:
-        """`request_async`, spinning this node until the reply (not from a callback)."""
-        pending = self.request_async(service, srv_type, request, timeout_s)
-        return wait_for_reply(self.spin_once, pending)
 
     def close(self) -> None:
         """Destroy the node."""

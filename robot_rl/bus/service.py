@@ -17,10 +17,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from robot_rl.bus.errors import BusError, ServiceTimeoutError, ServiceUnavailableError
-from robot_rl.bus.msgs.base import Message
+from robot_rl.bus.msgs.base import Message, ServiceType
+
+if TYPE_CHECKING:
+    from robot_rl.bus.api import ServiceServer
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
@@ -169,3 +172,51 @@ class CallbackGuard:
                 "(rclpy forbids it). Reply later with serve_deferred, or call with "
                 "request_async and check the pending reply on a later callback."
             )
+
+
+class _Backend(Protocol):
+    """What `ServiceCalls` needs of a backend."""
+
+    _guard: CallbackGuard
+
+    def spin_once(self, timeout_s: float = 0.0) -> int: ...
+
+    def serve_deferred(
+        self,
+        service: str,
+        srv_type: ServiceType[Any, Any],
+        handler: Callable[[Any, Responder[Any]], None],
+    ) -> ServiceServer: ...
+
+    def request_async(
+        self, service: str, srv_type: ServiceType[Any, Resp], request: Any, timeout_s: float
+    ) -> PendingReply[Resp]: ...
+
+
+class ServiceCalls:
+    """`Bus.serve` and the blocking `Bus.request` of a backend, made of its
+    ``serve_deferred``, ``request_async`` and ``spin_once`` (the same on every backend)."""
+
+    def serve(
+        self: _Backend,
+        service: str,
+        srv_type: ServiceType[Req, Resp],
+        handler: Callable[[Req], Resp],
+    ) -> ServiceServer:
+        """Answer requests at once with ``handler(request)``, called from `spin_once`."""
+        return self.serve_deferred(service, srv_type, immediate(handler))
+
+    def request(
+        self: _Backend,
+        service: str,
+        srv_type: ServiceType[Req, Resp],
+        request: Req,
+        timeout_s: float,
+    ) -> Resp:
+        """`request_async`, then spin this bus until the reply or the timeout (a handler
+        of this same bus that answers at once needs no spinning). Raises `BusError` when
+        called from inside a callback. A node polled by a `NodeLoop` waits with
+        ``loop.spin(until=pending.done)`` instead, so the loop's other nodes keep working."""
+        self._guard.check("request")
+        pending = self.request_async(service, srv_type, request, timeout_s)
+        return wait_for_reply(self.spin_once, pending)

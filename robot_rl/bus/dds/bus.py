@@ -42,8 +42,7 @@ from robot_rl.bus.service import (
     CallbackGuard,
     PendingReply,
     Responder,
-    immediate,
-    wait_for_reply,
+    ServiceCalls,
 )
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
@@ -151,7 +150,7 @@ class DdsSubscription:
                 return delivered
 
 
-class DdsBus:
+class DdsBus(ServiceCalls):
     """The Cyclone DDS backend (see module docstring)."""
 
     def __init__(self, config: DdsConfig | None = None) -> None:
@@ -267,12 +266,6 @@ class DdsBus:
         spin_loop(self.spin_once, timeout_s, until)
 
     # -- services ---------------------------------------------------------------------
-    def serve(
-        self, service: str, srv_type: ServiceType[Req, Resp], handler: Callable[[Req], Resp]
-    ) -> DdsServer[Req, Resp]:
-        """Serve ``rq/<service>Request`` -> ``rr/<service>Reply``; answered in `spin_once`."""
-        return self.serve_deferred(service, srv_type, immediate(handler))
-
     def serve_deferred(
         self,
         service: str,
@@ -306,15 +299,6 @@ class DdsBus:
             client = self._clients[key] = DdsClient(self._participant, fq, srv_type)
             self._waitset.attach(client.condition)
         return client.request(request, timeout_s)
-
-    def request(
-        self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
-    ) -> Resp:
-        """`request_async`, then spin this bus (every callback runs) until the reply or
-        ``timeout_s`` seconds. Raises BusError when called from inside a callback."""
-        self._guard.check("request")
-        pending = self.request_async(service, srv_type, request, timeout_s)
-        return wait_for_reply(self.spin_once, pending)
 
     def close(self) -> None:
         """Delete the participant and everything in it."""
