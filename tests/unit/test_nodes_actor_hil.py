@@ -188,6 +188,15 @@ def test_rlif_penalises_the_refused_policy_action_once(tmp_path: Path) -> None:
     assert actor.summary()["interventions"] == 1
 
 
+@pytest.mark.parametrize("mode", ["bc", "dagger"])
+def test_bc_and_dagger_keep_only_the_human_steps_as_demos(tmp_path: Path, mode: RouteMode) -> None:
+    actor, learner, cell = _run(tmp_path, hil=_hil(mode), teleop=_operator)
+    assert len(cell.actions) == 8 and actor.total_steps == 8  # the policy's steps still run
+    core = learner.core
+    assert core.replay.num_transitions == 0 and core.demo.num_transitions == 3
+    assert [seq for seq, _ in actor.summary()["sent"]] == [1, 2, 3]
+
+
 def test_without_a_teleop_topic_nothing_is_arbitrated(tmp_path: Path) -> None:
     actor, learner, cell = _run(tmp_path, teleop=_operator)  # commands sent, not listened to
     assert actor.hil is None and not any(a.intervened for a in cell.actions)
