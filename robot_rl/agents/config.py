@@ -78,6 +78,7 @@ class ActorConfig:
     log_std_max: float = 2.0  # upper bound of the pre-tanh log standard deviation
     q_reduction: Literal["mean", "min"] = "mean"  # how ensemble Q values form the actor loss
     update_period: int = 1  # one actor/temperature step every N critic steps
+    bc_weight: float = 0.0  # weight of a behaviour-cloning term on demo-buffer rows
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,13 @@ class SACConfig:
 
     discount: float = 0.99  # per-step discount gamma (10 Hz policy: ~10 s horizon)
     tau: float = 0.005  # Polyak rate of the target critic per update
+    n_step: int = 1  # TD target over up to n stored steps (1: plain SAC/RLPD)
     batch_size: int = 256  # transitions per gradient update (both buffers together)
     replay_ratio: float = 1.0  # gradient updates per environment step, see updates_due()
     seed: int = 0  # seeds the agent's own generators (subsets, augmentation, noise)
     compile: bool = False  # torch.compile the loss computations (about 30 s warm-up)
+    normalize_state: bool = True  # standardise the state with replay statistics, see below
+    state_min_std: float = 0.02  # floor of the per-dimension std used to standardise
     critic: CriticConfig = field(default_factory=CriticConfig)  # critic ensemble
     actor: ActorConfig = field(default_factory=ActorConfig)  # policy
     temperature: TemperatureConfig = field(default_factory=TemperatureConfig)  # alpha

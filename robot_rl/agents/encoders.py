@@ -153,14 +153,21 @@ class CameraHead(nn.Module):
 class ObsEncoder(nn.Module):
     """Feature maps + proprioception -> one vector (B, output_dim).
 
-    State-only specs pass the state through unchanged.
+    The state is first standardised with fixed statistics (identity until
+    ``set_state_stats``); state-only specs then pass it through unchanged.
     """
+
+    state_mean: Tensor
+    state_inv_std: Tensor
 
     def __init__(
         self, spec: ObsSpec, map_shape: tuple[int, int, int] | None, config: EncoderConfig
     ) -> None:
         super().__init__()
         self.cameras = spec.cameras
+        # Persistent buffers: they travel with the weights to actors and into checkpoints.
+        self.register_buffer("state_mean", torch.zeros(spec.state_dim))
+        self.register_buffer("state_inv_std", torch.ones(spec.state_dim))
         if not spec.cameras or map_shape is None:
             self.heads = nn.ModuleDict()
             self.proprio: nn.Module = nn.Identity()
@@ -174,7 +181,14 @@ class ObsEncoder(nn.Module):
         )
         self.output_dim = len(spec.cameras) * config.bottleneck_dim + config.proprio_dim
 
+    @torch.no_grad()
+    def set_state_stats(self, mean: Tensor, std: Tensor, min_std: float) -> None:
+        """Fix the standardisation to (state - mean) / max(std, min_std)."""
+        self.state_mean.copy_(mean)
+        self.state_inv_std.copy_(1.0 / std.clamp_min(min_std))
+
     def forward(self, feature_maps: Mapping[str, Tensor] | None, state: Tensor) -> Tensor:
+        state = (state - self.state_mean) * self.state_inv_std
         if not self.cameras:
             return state
         if feature_maps is None:

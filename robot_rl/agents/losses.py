@@ -37,8 +37,12 @@ def soft_value(q: Tensor, log_prob: Tensor, alpha: Tensor | float) -> Tensor:
     return q - alpha * log_prob
 
 
-def td_target(reward: Tensor, terminated: Tensor, next_value: Tensor, discount: float) -> Tensor:
-    """r + gamma * (1 - terminated) * V(s'); truncation is not an argument on purpose."""
+def td_target(
+    reward: Tensor, terminated: Tensor, next_value: Tensor, discount: Tensor | float
+) -> Tensor:
+    """r + gamma * (1 - terminated) * V(s'); truncation is not an argument on purpose.
+
+    ``discount`` is a scalar or per row (B,) (n-step: gamma^steps)."""
     not_done = 1.0 - terminated.to(reward.dtype)
     return reward + discount * not_done * next_value
 
@@ -62,6 +66,13 @@ def actor_loss(
     else:
         raise ValueError(f"unknown reduction {reduction!r}")
     return (alpha * log_prob - q_red).mean()
+
+
+def bc_loss(action: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Squared error of policy actions (B, A) to demo actions over rows where mask (B,) is 1,
+    summed over action dims and averaged over masked rows (0 when no row is masked)."""
+    err = (action - target).pow(2).sum(dim=-1)
+    return (err * mask).sum() / mask.sum().clamp_min(1.0)
 
 
 def temperature_loss(log_alpha: Tensor, log_prob: Tensor, target_entropy: float) -> Tensor:
@@ -112,7 +123,7 @@ def gripper_td_target(
     terminated: Tensor,
     next_q_online: Tensor,
     next_q_target: Tensor,
-    discount: float,
+    discount: Tensor | float,
 ) -> Tensor:
     """Double-DQN target for the gripper head.
 

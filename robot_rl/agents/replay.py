@@ -181,26 +181,57 @@ class ReplayBuffer:
             out = np.concatenate([out, cand[self.next_valid[cand]]])
         return out[:batch_size]
 
-    def get(self, idx: np.ndarray) -> Batch:
-        """Transitions starting at slots ``idx`` (all must be valid)."""
+    def stored_states(self) -> np.ndarray:
+        """The state of every stored frame that starts a transition (N, S), a copy."""
+        return self.state[self.valid_indices()]
+
+    def get(self, idx: np.ndarray, n_step: int = 1, discount: float = 1.0) -> Batch:
+        """Transitions starting at slots ``idx`` (all must be valid).
+
+        With ``n_step`` > 1 each row is an n-step transition: the discounted reward sum
+        over up to n stored steps, stopped early by termination, truncation or the end of
+        the stored segment; ``next_*`` is the frame after the last summed step and
+        ``discount`` (B,) the factor that multiplies its value (discount^steps summed).
+        """
         if not self.next_valid[idx].all():
             raise IndexError("some indices do not start a stored transition")
-        nxt = (idx + 1) % self.capacity
+        if n_step < 1:
+            raise ValueError(f"n_step must be >= 1, got {n_step}")
+        term, trunc = self.flags["terminated"], self.flags["truncated"]
+        last = np.asarray(idx).copy()
+        reward = self.reward[idx].astype(np.float32)
+        factor = np.full(last.shape, discount, np.float32)
+        done = term[idx].copy()
+        alive = ~(done | trunc[idx])
+        for _ in range(n_step - 1):
+            step = (last + 1) % self.capacity
+            alive &= self.next_valid[step]
+            if not alive.any():
+                break
+            last = np.where(alive, step, last)
+            reward += np.where(alive, factor * self.reward[last], 0.0).astype(np.float32)
+            factor = np.where(alive, factor * discount, factor).astype(np.float32)
+            done |= alive & term[last]
+            alive &= ~(term[last] | trunc[last])
+        nxt = (last + 1) % self.capacity
         return Batch(
             state=self.state[idx],
             images={c: a[idx] for c, a in self.images.items()},
             action=self.action[idx],
-            reward=self.reward[idx],
+            reward=reward,
             next_state=self.state[nxt],
             next_images={c: a[nxt] for c, a in self.images.items()},
-            terminated=self.flags["terminated"][idx],
-            truncated=self.flags["truncated"][idx],
+            terminated=done,
+            truncated=trunc[last],
             intervened=self.flags["intervened"][idx],
+            discount=factor,
         )
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> Batch:
+    def sample(
+        self, batch_size: int, rng: np.random.Generator, n_step: int = 1, discount: float = 1.0
+    ) -> Batch:
         """A uniform minibatch of ``batch_size`` transitions (with replacement)."""
-        return self.get(self.sample_indices(batch_size, rng))
+        return self.get(self.sample_indices(batch_size, rng), n_step, discount)
 
     # --- persistence (see replay_io.py) -------------------------------------------------
 

@@ -36,7 +36,7 @@ from robot_rl.agents.types import Batch, ObsSpec
 
 Tensor = torch.Tensor
 Maps = dict[str, Tensor] | None
-STATE_FORMAT = 1  # bump when the layout of trainable_state()/state_dict() changes
+STATE_FORMAT = 2  # bump when the layout of trainable_state()/state_dict() changes
 
 
 class Critic(nn.Module):
@@ -140,6 +140,19 @@ class SACAgent:
                 self.gripper_critic.parameters(), lr=g.learning_rate
             )
 
+    def set_state_stats(self, states: np.ndarray) -> None:
+        """Fix the state standardisation (critic, target and so the actor) from rows of
+        states (N, S); a no-op unless ``config.normalize_state``."""
+        if not self.config.normalize_state:
+            return
+        if states.ndim != 2 or states.shape[0] < 2 or not np.all(np.isfinite(states)):
+            raise ValueError(f"need >= 2 finite state rows, got shape {states.shape}")
+        mean = torch.as_tensor(states.mean(axis=0), dtype=torch.float32, device=self.device)
+        std = torch.as_tensor(states.std(axis=0), dtype=torch.float32, device=self.device)
+        for enc in (self.critic.encoder, self.critic_target.encoder):
+            assert isinstance(enc, ObsEncoder)
+            enc.set_state_stats(mean, std, self.config.state_min_std)
+
     @property
     def alpha(self) -> float:
         """Current entropy temperature."""
@@ -220,7 +233,10 @@ class SACAgent:
         value = losses.subsample_min(next_q, members)
         if self.config.critic.backup_entropy:
             value = losses.soft_value(value, next_logp, alpha)
-        return losses.td_target(tb.reward, tb.terminated, value, self.config.discount)
+        return losses.td_target(tb.reward, tb.terminated, value, self._discount(tb))
+
+    def _discount(self, tb: TensorBatch) -> Tensor | float:
+        return self.config.discount if tb.discount is None else tb.discount
 
     def _critic_objective(
         self, maps: Maps, tb: TensorBatch, target: Tensor
@@ -235,11 +251,20 @@ class SACAgent:
             loss, q = losses.critic_loss(out, target), out
         return loss, q.detach().mean(), feat.detach()
 
-    def _actor_objective(self, feat: Tensor, noise: Tensor, alpha: Tensor) -> tuple[Tensor, Tensor]:
-        """(actor loss, log pi of the sampled actions)."""
+    def _actor_objective(
+        self, feat: Tensor, noise: Tensor, alpha: Tensor, tb: TensorBatch
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """(actor loss, log pi of the sampled actions, behaviour-cloning term)."""
         action, log_prob = self.actor.sample(feat, noise)
         q = self._q(self.critic.q, feat, action)
-        return losses.actor_loss(log_prob, q, alpha, self.config.actor.q_reduction), log_prob
+        loss = losses.actor_loss(log_prob, q, alpha, self.config.actor.q_reduction)
+        bc = torch.zeros((), device=feat.device)
+        if self.config.actor.bc_weight > 0.0:
+            mean_action, _ = self.actor.sample(feat, deterministic=True)
+            demo_action = tb.action[:, : self.continuous_dim]
+            bc = losses.bc_loss(mean_action, demo_action, tb.demo)
+            loss = loss + self.config.actor.bc_weight * bc
+        return loss, log_prob, bc
 
     def _noise(self, n: int) -> Tensor:
         return torch.randn(n, self.continuous_dim, generator=self._gen, device=self.device)
@@ -268,7 +293,7 @@ class SACAgent:
 
         if self.num_updates % self.config.actor.update_period == 0:
             self.critic.requires_grad_(False)  # actor gradients stop at the critic
-            loss_a, log_prob = self._actor_objective(feat, self._noise(b), alpha)
+            loss_a, log_prob, bc = self._actor_objective(feat, self._noise(b), alpha, tb)
             self.actor_opt.zero_grad(set_to_none=True)
             loss_a.backward()
             self._actor_step()
@@ -277,7 +302,7 @@ class SACAgent:
             self.alpha_opt.zero_grad(set_to_none=True)
             loss_t.backward()
             self.alpha_opt.step()
-            m.update(actor_loss=loss_a.detach(), entropy=-log_prob.detach().mean())
+            m.update(actor_loss=loss_a.detach(), entropy=-log_prob.detach().mean(), bc=bc.detach())
             m.update(temperature_loss=loss_t.detach(), alpha=alpha)
         if self.gripper_critic is not None:
             m["gripper_loss"] = self._gripper_step(feat, next_feat, next_feat_t, tb)
@@ -301,7 +326,7 @@ class SACAgent:
                 tb.terminated,
                 self.gripper_critic(next_feat),
                 self.gripper_target(next_feat_t),
-                self.config.discount,
+                self._discount(tb),
             )
         loss = losses.gripper_critic_loss(self.gripper_critic(feat), choice, target)
         self.gripper_opt.zero_grad(set_to_none=True)

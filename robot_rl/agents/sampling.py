@@ -30,11 +30,14 @@ class MixedSampler:
         demo: ReplayBuffer | None,
         demo_fraction: float = 0.5,
         seed: int = 0,
+        n_step: int = 1,
+        discount: float = 1.0,
     ) -> None:
         if not 0.0 <= demo_fraction <= 1.0:
             raise ValueError(f"demo_fraction {demo_fraction} not in [0, 1]")
         self.online, self.demo, self.demo_fraction = online, demo, demo_fraction
         self.rng = np.random.default_rng(seed)
+        self.n_step, self.discount = n_step, discount
 
     def sample(self, batch_size: int) -> Batch:
         """Demo rows first, then online rows; raises if both buffers are empty."""
@@ -43,7 +46,9 @@ class MixedSampler:
         parts = []
         if n_demo > 0:
             assert self.demo is not None
-            parts.append(self.demo.sample(n_demo, self.rng))
+            part = self.demo.sample(n_demo, self.rng, self.n_step, self.discount)
+            parts.append(part._replace(demo=np.ones(n_demo, bool)))
         if batch_size - n_demo > 0:
-            parts.append(self.online.sample(batch_size - n_demo, self.rng))
+            part = self.online.sample(batch_size - n_demo, self.rng, self.n_step, self.discount)
+            parts.append(part._replace(demo=np.zeros(batch_size - n_demo, bool)))
         return concat_batches(*parts)

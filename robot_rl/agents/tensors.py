@@ -24,6 +24,8 @@ class TensorBatch(NamedTuple):
     terminated: torch.Tensor  # (B,) float32 0/1
     truncated: torch.Tensor  # (B,) float32 0/1 (informational: it never masks)
     intervened: torch.Tensor  # (B,) float32 0/1
+    demo: torch.Tensor  # (B,) float32 0/1: row came from the demo buffer
+    discount: torch.Tensor | None  # (B,) float32 bootstrap factor, None: the agent's
 
 
 def _images(
@@ -60,6 +62,8 @@ def batch_to_tensors(
         terminated=f32(batch.terminated),
         truncated=f32(batch.truncated),
         intervened=f32(batch.intervened),
+        demo=f32(batch.demo if batch.demo is not None else np.zeros(batch.size, bool)),
+        discount=None if batch.discount is None else f32(batch.discount),
     )
 
 

@@ -50,6 +50,8 @@ class Batch(NamedTuple):
     terminated: np.ndarray  # (B,) bool: true terminal, no bootstrap
     truncated: np.ndarray  # (B,) bool: time limit, still bootstraps
     intervened: np.ndarray  # (B,) bool: the action came from a human
+    demo: np.ndarray | None = None  # (B,) bool: drawn from the demo buffer; None: none were
+    discount: np.ndarray | None = None  # (B,) bootstrap factor (n-step); None: the agent's
 
     @property
     def size(self) -> int:
@@ -79,4 +81,8 @@ def concat_batches(*batches: Batch) -> Batch:
         terminated=cat([b.terminated for b in nonempty]),
         truncated=cat([b.truncated for b in nonempty]),
         intervened=cat([b.intervened for b in nonempty]),
+        demo=cat([b.demo if b.demo is not None else np.zeros(b.size, bool) for b in nonempty]),
+        discount=None
+        if any(b.discount is None for b in nonempty)
+        else cat([b.discount for b in nonempty if b.discount is not None]),
     )

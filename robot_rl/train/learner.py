@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from robot_rl.agents.config import updates_due
@@ -33,12 +34,18 @@ class Learner:
         rep = cfg.sac.replay
         self.online = ReplayBuffer(rep.capacity_frames, spec, ACTION_DIM)
         self.demo = ReplayBuffer(rep.demo_capacity_frames, spec, ACTION_DIM)
-        self.sampler = MixedSampler(self.online, self.demo, rep.demo_fraction, seed=cfg.seed)
+        self.sampler = self._sampler(cfg.seed)
         self.env_steps = 0  # the sending actor's env steps, as of its newest transition
         self.last_seq = 0  # highest sequence number received (acknowledged)
         self._published = -1
         self.update_time_s = 0.0
         self.last_metrics: dict[str, float] = {}
+
+    def _sampler(self, seed: int) -> MixedSampler:
+        sac = self.cfg.sac
+        return MixedSampler(
+            self.online, self.demo, sac.replay.demo_fraction, seed, sac.n_step, sac.discount
+        )
 
     # ------------------------------------------------------------------ data in
     def load_demos(self, store: EpisodeStore) -> int:
@@ -71,6 +78,11 @@ class Learner:
         if self.online.num_transitions + self.demo.num_transitions < self.cfg.sac.batch_size:
             return 0
         due = updates_due(learning_steps, self.agent.num_updates, self.cfg.sac.replay_ratio)
+        if due and self.agent.num_updates == 0:
+            # Statistics are fixed once, from everything stored before the first update
+            # (demos + warm-up); they are saved with the weights, so resuming keeps them.
+            states = [self.demo.stored_states(), self.online.stored_states()]
+            self.agent.set_state_stats(np.concatenate(states))
         t0 = time.perf_counter()
         for _ in range(due):
             self.last_metrics = self.agent.update(self.sampler.sample(self.cfg.sac.batch_size))
@@ -112,9 +124,7 @@ class Learner:
                 f"{folder}: replay holds {self.online.num_transitions} transitions, "
                 f"checkpoint says {state['online_transitions']}"
             )
-        self.sampler = MixedSampler(
-            self.online, self.demo, self.cfg.sac.replay.demo_fraction, seed=self.cfg.seed + 1
-        )
+        self.sampler = self._sampler(self.cfg.seed + 1)
         self.env_steps = int(state["env_steps"])
         self.last_seq = int(state["last_seq"])
         self.update_time_s = float(state["update_time_s"])

@@ -67,6 +67,14 @@ def test_actor_loss_mean_and_min() -> None:
     assert math.isclose(float(losses.actor_loss(log_prob, q, 0.2, "min")), -2.05, rel_tol=1e-6)
 
 
+def test_bc_loss_averages_masked_rows_only() -> None:
+    action = t([[0.0, 0.0], [1.0, 1.0], [0.5, -0.5]])
+    target = t([[1.0, 0.0], [0.0, 0.0], [0.5, 0.5]])
+    # masked rows 0 and 2: squared errors 1 and 1 -> mean 1; row 1 (error 2) is ignored
+    assert math.isclose(float(losses.bc_loss(action, target, t([1.0, 0.0, 1.0]))), 1.0)
+    assert float(losses.bc_loss(action, target, t([0.0, 0.0, 0.0]))) == 0.0
+
+
 def test_temperature_loss_value_and_direction() -> None:
     log_alpha = torch.tensor(math.log(0.5), requires_grad=True)
     # -log pi - H_target = [3, 5]; alpha * mean = 0.5 * 4

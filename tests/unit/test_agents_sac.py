@@ -118,6 +118,43 @@ def test_learns_one_dimensional_task_from_state() -> None:
     assert greedy.shape == (9, 1) and np.abs(greedy - s).max() < 0.2
 
 
+def test_state_stats_standardise_critic_target_and_travel_with_weights() -> None:
+    spec = ObsSpec(3)
+    agent = SACAgent(SMALL, spec, 2)
+    rows = np.random.default_rng(1).normal([1.0, -2.0, 5.0], [0.5, 2.0, 0.0], (500, 3))
+    agent.set_state_stats(rows.astype(np.float32))
+    probe = torch.tensor([[1.0, -2.0, 5.0], [1.5, 0.0, 5.1]])
+    for enc in (agent.critic.encoder, agent.critic_target.encoder):
+        z = enc(None, probe)
+        assert z[0].abs().max() < 0.1  # the mean maps to ~0
+        assert z[1, 0] == pytest.approx(1.0, abs=0.1) and z[1, 1] == pytest.approx(1.0, abs=0.1)
+        assert z[1, 2] == pytest.approx(0.1 / SMALL.state_min_std, rel=0.05)  # std floored
+    actor = SACAgent(SMALL, spec, 2)
+    actor.load_trainable_state(agent.trainable_state())
+    obs = {"state": probe.numpy()}
+    assert np.allclose(actor.act(obs, True), agent.act(obs, True))
+    with pytest.raises(ValueError, match="finite"):
+        agent.set_state_stats(np.full((4, 3), np.nan, np.float32))
+    off = SACAgent(dataclasses.replace(SMALL, normalize_state=False), spec, 2)
+    off.set_state_stats(rows.astype(np.float32))
+    assert torch.equal(off.critic.encoder(None, probe), probe)
+
+
+def test_bc_term_pulls_the_policy_to_demo_actions_only() -> None:
+    spec = ObsSpec(2)
+    cfg = dataclasses.replace(SMALL, actor=ActorConfig(hidden_dims=(32, 32), bc_weight=10.0))
+    agent = SACAgent(cfg, spec, 2)
+    batch = random_batch(spec, 64, 2)
+    target = np.tile([0.7, -0.4], (64, 1)).astype(np.float32)
+    is_demo = np.arange(64) < 32
+    action = np.where(is_demo[:, None], target, -target).astype(np.float32)
+    batch = batch._replace(action=action, reward=np.zeros(64, np.float32), demo=is_demo)
+    for _ in range(300):
+        metrics = agent.update(batch)
+    greedy = agent.act({"state": batch.state[:8]}, deterministic=True)
+    assert np.abs(greedy - target[:8]).max() < 0.15 and metrics["bc"] < 0.05
+
+
 def test_checkpoint_round_trip_continues_identically() -> None:
     spec = ObsSpec(5)
     a, b = SACAgent(SMALL, spec, 3), SACAgent(dataclasses.replace(SMALL, seed=7), spec, 3)

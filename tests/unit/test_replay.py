@@ -134,6 +134,44 @@ def test_matches_naive_reference_including_wraparound(capacity: int) -> None:
     assert naive.frames_written > capacity or capacity == 1000
 
 
+def naive_n_step(alive: list[dict[str, Any]], first: dict[str, Any], n: int, gamma: float):  # type: ignore[no-untyped-def]
+    """Follow stored successors (same frame, episode not ended) for up to n steps."""
+    by_obs = {t["obs_seq"]: t for t in alive}
+    cur, ret, factor = first, first["reward"], gamma
+    for _ in range(n - 1):
+        if cur["terminated"] or cur["truncated"] or cur["next_seq"] not in by_obs:
+            break
+        cur = by_obs[cur["next_seq"]]
+        ret += factor * cur["reward"]
+        factor *= gamma
+    return ret, cur["next_obs"]["state"], cur["terminated"], factor
+
+
+@pytest.mark.parametrize("capacity", [1000, 13])
+def test_n_step_matches_naive_reference(capacity: int) -> None:
+    rng = np.random.default_rng(capacity + 1)
+    buffer, naive = ReplayBuffer(capacity, SPEC, A), NaiveReplay(capacity)
+    for step in stream(rng, 30):
+        buffer.add(*step)
+        naive.add(*step)
+    alive = naive.alive()
+    by_id = {float(t["obs"]["state"][0]): t for t in alive}
+    idx = buffer.valid_indices()
+    for n in (1, 3, 6):
+        batch = buffer.get(idx, n_step=n, discount=0.9)
+        assert batch.discount is not None
+        for k in range(len(idx)):
+            ret, next_state, terminated, factor = naive_n_step(
+                alive, by_id[float(batch.state[k, 0])], n, 0.9
+            )
+            assert batch.reward[k] == pytest.approx(ret, rel=1e-5, abs=1e-5)
+            np.testing.assert_array_equal(batch.next_state[k], next_state)
+            assert bool(batch.terminated[k]) == terminated
+            assert batch.discount[k] == pytest.approx(factor, rel=1e-6)
+    one = buffer.get(idx)
+    np.testing.assert_array_equal(one.next_state, buffer.get(idx, 1, 0.9).next_state)
+
+
 def test_intervention_only_buffer_keeps_true_next_obs() -> None:
     """HIL-SERL routing: the demo buffer sees only intervened steps (gaps in between)."""
     rng = np.random.default_rng(7)
@@ -288,3 +326,14 @@ def test_mixed_sampler_is_symmetric_and_falls_back() -> None:
         demo.add(s[0], s[1], 1000.0, *s[3:])  # demo rows marked by reward
     batch = sampler.sample(64)
     assert (batch.reward[:32] == 1000.0).all() and (batch.reward[32:] != 1000.0).all()
+    assert batch.demo is not None and (batch.demo == (batch.reward == 1000.0)).all()
+
+
+def test_stored_states_lists_only_transition_starts() -> None:
+    rng = np.random.default_rng(6)
+    buf = ReplayBuffer(50, SPEC, A)
+    for s in stream(rng, 3):
+        buf.add(*s)
+    starts = buf.stored_states()
+    assert starts.shape == (buf.num_transitions, SPEC.state_dim)
+    assert set(starts[:, 0]) == set(buf.state[buf.valid_indices(), 0])
