@@ -21,6 +21,7 @@ from robot_rl.agents.replay import ReplayBuffer
 from robot_rl.agents.sampling import MixedSampler
 from robot_rl.bus.api import Bus
 from robot_rl.bus.cdr import decode, encode
+from robot_rl.bus.errors import CdrError
 from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, Transition, TransitionAck
 from robot_rl.envs.twin_env import ACTION_DIM
 from robot_rl.nodes import diagnostics as diag
@@ -57,6 +58,15 @@ class LearnerConfig:
     diagnostics_topic: str = "/diagnostics"
 
 
+def _decode_logged(payload: bytes) -> Transition:
+    """A Transition from the write-ahead log. A log written before Transition had its
+    trailing ``uint8 buffer`` holds the same bytes without it: read those as ONLINE."""
+    try:
+        return decode(Transition, payload)
+    except CdrError:
+        return decode(Transition, payload + bytes([Transition.ONLINE]))
+
+
 class LearnerCore:
     """Bus-free learner: intake, log, replay, agent, weights, checkpoints."""
 
@@ -85,7 +95,7 @@ class LearnerCore:
         )
         self.wal = WriteAheadLog(self.dir / "wal", cfg.fsync)
         for payload in self.wal.replay(wal_from):
-            for msg in self.intake.receive(*self._key(decode(Transition, payload))):
+            for msg in self.intake.receive(*self._key(_decode_logged(payload))):
                 self._store(msg, log=False)
                 self.replayed += 1
 

@@ -146,3 +146,21 @@ def test_an_unknown_buffer_is_rejected(tmp_path: Path) -> None:
     core.receive(dataclasses.replace(_msg(1), buffer=7))
     assert core.rejected == 1 and core.replay.num_transitions == 0
     core.close()
+
+
+def test_a_log_written_before_transitions_named_their_buffer_still_replays(
+    tmp_path: Path,
+) -> None:
+    from robot_rl.bus.cdr import encode
+    from robot_rl.nodes.wal import WriteAheadLog
+
+    cfg = _cfg(tmp_path)
+    wal = WriteAheadLog(tmp_path / "l" / "wal", False)
+    for seq in (1, 2):
+        old = encode(_msg(seq))[:-1]  # the same layout without the trailing uint8 buffer
+        wal.append(old)
+    wal.flush()
+    wal.close()
+    core = LearnerCore(cfg)
+    assert core.replayed == 2 and core.replay.num_transitions == 2
+    core.close()
