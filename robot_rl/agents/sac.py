@@ -142,11 +142,12 @@ class SACAgent:
 
     def set_state_stats(self, states: np.ndarray) -> None:
         """Fix the state standardisation (critic, target and so the actor) from rows of
-        states (N, S); a no-op unless ``config.normalize_state``."""
-        if not self.config.normalize_state:
+        states (N, S); a no-op unless ``config.normalize_state``, or with fewer than 2 rows
+        (the identity stays: one row says nothing about the spread)."""
+        if not self.config.normalize_state or states.shape[0] < 2:
             return
-        if states.ndim != 2 or states.shape[0] < 2 or not np.all(np.isfinite(states)):
-            raise ValueError(f"need >= 2 finite state rows, got shape {states.shape}")
+        if states.ndim != 2 or not np.all(np.isfinite(states)):
+            raise ValueError(f"need finite (N, S) state rows, got shape {states.shape}")
         mean = torch.as_tensor(states.mean(axis=0), dtype=torch.float32, device=self.device)
         std = torch.as_tensor(states.std(axis=0), dtype=torch.float32, device=self.device)
         for enc in (self.critic.encoder, self.critic_target.encoder):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from robot_rl.agents.config import SACConfig
 from robot_rl.agents.replay import ReplayBuffer
 from robot_rl.agents.types import Batch, concat_batches
 
@@ -38,6 +39,20 @@ class MixedSampler:
         self.online, self.demo, self.demo_fraction = online, demo, demo_fraction
         self.rng = np.random.default_rng(seed)
         self.n_step, self.discount = n_step, discount
+
+    @classmethod
+    def for_agent(
+        cls, online: ReplayBuffer, demo: ReplayBuffer | None, config: SACConfig, seed: int
+    ) -> MixedSampler:
+        """The sampler an agent with ``config`` trains on (mix, n-step, discount)."""
+        return cls(online, demo, config.replay.demo_fraction, seed, config.n_step, config.discount)
+
+    def stored_states(self) -> np.ndarray:
+        """Every stored transition's state from both buffers (for state statistics)."""
+        parts = [self.online.stored_states()]
+        if self.demo is not None:
+            parts.append(self.demo.stored_states())
+        return np.concatenate(parts)
 
     def sample(self, batch_size: int) -> Batch:
         """Demo rows first, then online rows; raises if both buffers are empty."""

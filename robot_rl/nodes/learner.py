@@ -90,8 +90,8 @@ class LearnerCore:
         self._stored_log = open(cfg.stored_log, "a") if cfg.stored_log else None  # noqa: SIM115
         self.dir.mkdir(parents=True, exist_ok=True)
         wal_from = self._restore()
-        self.sampler = MixedSampler(
-            self.replay, self.demo, replay_cfg.demo_fraction, seed=cfg.policy.seed
+        self.sampler = MixedSampler.for_agent(
+            self.replay, self.demo, self.agent.config, seed=cfg.policy.seed
         )
         self.wal = WriteAheadLog(self.dir / "wal", cfg.fsync)
         for payload in self.wal.replay(wal_from):
@@ -172,7 +172,10 @@ class LearnerCore:
 
     def update(self) -> dict[str, float]:
         """One gradient update on a batch drawn from the online buffer, mixed with the demo
-        buffer (``replay.demo_fraction`` of each batch) once that holds anything."""
+        buffer (``replay.demo_fraction`` of each batch) once that holds anything. The
+        first update fixes the state statistics from everything stored so far."""
+        if self.agent.num_updates == 0:
+            self.agent.set_state_stats(self.sampler.stored_states())
         return self.agent.update(self.sampler.sample(self.agent.config.batch_size))
 
     def weights_due(self) -> bool:

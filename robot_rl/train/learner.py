@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from robot_rl.agents.config import updates_due
@@ -42,10 +41,7 @@ class Learner:
         self.last_metrics: dict[str, float] = {}
 
     def _sampler(self, seed: int) -> MixedSampler:
-        sac = self.cfg.sac
-        return MixedSampler(
-            self.online, self.demo, sac.replay.demo_fraction, seed, sac.n_step, sac.discount
-        )
+        return MixedSampler.for_agent(self.online, self.demo, self.cfg.sac, seed)
 
     # ------------------------------------------------------------------ data in
     def load_demos(self, store: EpisodeStore) -> int:
@@ -81,8 +77,7 @@ class Learner:
         if due and self.agent.num_updates == 0:
             # Statistics are fixed once, from everything stored before the first update
             # (demos + warm-up); they are saved with the weights, so resuming keeps them.
-            states = [self.demo.stored_states(), self.online.stored_states()]
-            self.agent.set_state_stats(np.concatenate(states))
+            self.agent.set_state_stats(self.sampler.stored_states())
         t0 = time.perf_counter()
         for _ in range(due):
             self.last_metrics = self.agent.update(self.sampler.sample(self.cfg.sac.batch_size))

@@ -71,12 +71,16 @@ def _hil(cfg: TrainConfig, env: TwinEnv) -> tuple[HilSession, SimulatedOperator]
 
 
 def evaluate(
-    env: TwinEnv, agent: SACAgent, episodes: int, frames: bool = False
+    env: TwinEnv,
+    agent: SACAgent,
+    episodes: int,
+    frames: bool = False,
+    seed_base: int = EVAL_SEED_BASE,
 ) -> tuple[float, float, list[np.ndarray]]:
     """Deterministic policy on fixed seeds: (success rate, mean return, frames of episode 0)."""
     wins, returns, strip = 0, [], []
     for ep in range(episodes):
-        obs, _ = env.reset(seed=EVAL_SEED_BASE + ep)
+        obs, _ = env.reset(seed=seed_base + ep)
         done, ret, info = False, 0.0, {"success": False}
         while not done:
             if frames and ep == 0:

@@ -79,7 +79,8 @@ class PegInsert(Task):
 
     def object_state(self, cell: TwinCell) -> np.ndarray:
         peg_pos, peg_quat = free_body_pose(cell, "peg")
-        return np.concatenate([self.hole(cell), peg_pos, peg_quat]).astype(np.float32)
+        hole = self.hole(cell)
+        return np.concatenate([hole, peg_pos, peg_quat, hole - peg_pos]).astype(np.float32)
 
     def make_expert(self) -> Expert:
         return PegInsertExpert(self)

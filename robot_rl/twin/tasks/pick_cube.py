@@ -55,7 +55,8 @@ class PickCube(Task):
 
     def object_state(self, cell: TwinCell) -> np.ndarray:
         pos, quat = self.cube(cell)
-        return np.concatenate([pos, quat]).astype(np.float32)
+        rel = pos - cell.data.site_xpos[cell.tcp_site]
+        return np.concatenate([pos, quat, rel]).astype(np.float32)
 
     def make_expert(self) -> Expert:
         return PickCubeExpert(self)

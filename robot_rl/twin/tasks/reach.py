@@ -37,7 +37,9 @@ class Reach(Task):
         return -min(self.distance(cell) / 0.3, 1.0)
 
     def object_state(self, cell: TwinCell) -> np.ndarray:
-        return self.target(cell).astype(np.float32)
+        target = self.target(cell)
+        rel = target - cell.data.site_xpos[cell.tcp_site]
+        return np.concatenate([target, rel]).astype(np.float32)
 
     def make_expert(self) -> Expert:
         return ReachExpert(self)
