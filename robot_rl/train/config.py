@@ -56,6 +56,11 @@ class TrainConfig:
     # The simulated operator's reaction delay (s) and action noise (std, action units).
     operator_reaction_delay_s: float = 0.3
     operator_action_noise_std: float = 0.0
+    # Where the simulated operator stands: heading (rad) of their "forward" in the base frame.
+    operator_yaw_rad: float = 0.0
+    # Benchmarks only: store interventions with a published frame bug ("inverse": R^T for R,
+    # "device": the raw device twist) while executing the right action. "none" otherwise.
+    operator_frame_bug: Literal["none", "inverse", "device"] = "none"
     # torch intra-op threads. The env shares the process; on a 2-core machine 2 threads ran
     # SAC updates 40x slower than 1 (oversubscription), so 1 unless the learner has a GPU.
     torch_threads: int = 1
@@ -70,6 +75,9 @@ class TrainConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.hil not in ("off", "hil_serl", "rlif", "bc", "dagger"):
             raise ValueError(f"hil must be off, hil_serl, rlif, bc or dagger; got {self.hil!r}")
+        if self.operator_frame_bug not in ("none", "inverse", "device"):
+            bug = self.operator_frame_bug
+            raise ValueError(f"operator_frame_bug must be none, inverse or device, got {bug!r}")
         if self.demos < 0 or self.random_steps < 0:
             raise ValueError("demos and random_steps must be >= 0")
 

@@ -21,6 +21,8 @@ from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.data.episodes import EpisodeStore
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
+from robot_rl.hil.arbiter import ArbiterConfig
+from robot_rl.hil.frames import FrameConfig
 from robot_rl.hil.session import HilSession
 from robot_rl.hil.sim_operator import SimOperatorConfig, SimulatedOperator
 from robot_rl.hil.twin_loop import sim_operator_session
@@ -67,7 +69,9 @@ def _hil(cfg: TrainConfig, env: TwinEnv) -> tuple[HilSession, SimulatedOperator]
         action_noise_std=cfg.operator_action_noise_std,
         seed=cfg.seed,
     )
-    return sim_operator_session(env, cfg.hil, None, None, operator=op)  # type: ignore[arg-type]
+    frame = FrameConfig(operator_yaw_rad=cfg.operator_yaw_rad)
+    arbiter = ArbiterConfig(stored_frame_bug=cfg.operator_frame_bug)
+    return sim_operator_session(env, cfg.hil, None, None, op, frame, arbiter)  # type: ignore[arg-type]
 
 
 def evaluate(

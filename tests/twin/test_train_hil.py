@@ -47,3 +47,17 @@ def test_operator_steps_reach_the_learner(mode: str, tmp_path: Path) -> None:
         assert learner.demo.num_transitions == 0
         assert n == actor.env_steps + onsets
         assert np.isclose(rewards, -1.0).sum() == onsets
+
+
+def test_operator_frame_and_benchmark_bug_reach_the_arbiter() -> None:
+    cfg = default_config("reach", "state")
+    cfg.hil, cfg.operator_yaw_rad, cfg.operator_frame_bug = "hil_serl", 1.5, "inverse"
+    env = make_env(cfg)
+    hil = _hil(cfg, env)
+    assert hil is not None
+    session, _ = hil
+    assert session.arbiter.cfg.stored_frame_bug == "inverse"
+    assert session.arbiter.mapping.cfg.frame.operator_yaw_rad == 1.5
+    env.close()
+    with pytest.raises(ValueError, match="operator_frame_bug"):
+        default_config("reach", "state").__class__(operator_frame_bug="sideways")  # type: ignore[arg-type]
