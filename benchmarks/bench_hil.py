@@ -1,6 +1,6 @@
 """Human-in-the-loop benchmarks in the twin.
 
-What runs today (no learner needed), each against a baseline measured in the same run:
+Runs that need no learner, each against a baseline measured in the same run:
 1. Arbitration overhead: one arbiter step (deadband, frame transform, state machine)
    against one state-only env step.
 2. Operator rescue: an idle policy with the simulated operator against the same policy
@@ -11,11 +11,9 @@ What runs today (no learner needed), each against a baseline measured in the sam
    faces the robot at a quarter turn, so the wrong frames are not accidentally right.
    Median of 3 seeds.
 
-What is a SKELETON until the training loop (robot_rl/train) lands: the issue-5 learning
-benchmarks (pick_cube from pixels with/without the operator: env steps to 80% success
-and operator steps; RLIF with no task reward >= 70%; the same run with the frame
-transform inverted). `LEARNING_RUNS` defines their HIL settings; the loop should build a
-`HilSession` + `SimulatedOperator` from them (robot_rl.hil.twin_loop.sim_operator_session).
+The issue-5 learning runs are `robot-rl train` runs with the simulated operator, driven by
+benchmarks/bench_learning.py (`--set "{hil: hil_serl, operator_yaw_rad: 1.5708}"` and so
+on); the exact commands are in benchmarks/RESULTS.md.
 
     python benchmarks/bench_hil.py [--quick]
 """
@@ -23,10 +21,8 @@ transform inverted). `LEARNING_RUNS` defines their HIL settings; the loop should
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,32 +32,10 @@ from robot_rl.hil.arbiter import Arbiter, ArbiterConfig
 from robot_rl.hil.command import make_command
 from robot_rl.hil.frames import FrameConfig
 from robot_rl.hil.mapping import MappingConfig
-from robot_rl.hil.routing import RouteMode
 from robot_rl.hil.sim_operator import SimOperatorConfig
 from robot_rl.hil.twin_loop import run_hil_episode, sim_operator_session
 
 QUARTER_TURN = FrameConfig(operator_yaw_rad=math.pi / 2)
-
-
-@dataclass
-class LearningRun:
-    """One issue-5 learning benchmark, for the training loop to execute (3 seeds each)."""
-
-    mode: RouteMode
-    operator: SimOperatorConfig | None  # None: no interventions
-    task_reward: bool  # False: the env's task reward is not given to the learner
-    arbiter: ArbiterConfig = field(default_factory=ArbiterConfig)
-    frame: FrameConfig = field(default_factory=lambda: QUARTER_TURN)
-
-
-LEARNING_RUNS: dict[str, LearningRun] = {
-    "pick_cube_pixels_no_operator": LearningRun("hil_serl", None, True),
-    "pick_cube_pixels_operator": LearningRun("hil_serl", SimOperatorConfig(), True),
-    "pick_cube_pixels_rlif": LearningRun("rlif", SimOperatorConfig(), False),
-    "pick_cube_pixels_rlif_inverted_frame": LearningRun(
-        "rlif", SimOperatorConfig(), False, ArbiterConfig(stored_frame_bug="inverse")
-    ),
-}
 
 
 def idle(gripper: float) -> Any:
@@ -168,17 +142,6 @@ def bench_frame_bug(demos: int, evals: int) -> None:
         print(f"   {name:<18} success {med:6.0%}   vs correct {med - base:+6.0%}")
 
 
-def learning_skeleton() -> None:
-    print("\n4. learning benchmarks (issue 5)")
-    present = importlib.util.find_spec("robot_rl.train") is not None
-    why = "not wired to robot_rl.train yet" if present else "robot_rl.train does not exist yet"
-    print(f"   SKIPPED ({why}). Runs to do, 3 seeds each, median into benchmarks/RESULTS.md:")
-    for name, run in LEARNING_RUNS.items():
-        op = "operator" if run.operator else "no operator"
-        print(f"   - {name}: mode={run.mode}, {op}, task_reward={run.task_reward}, "
-              f"stored_frame_bug={run.arbiter.stored_frame_bug}")  # fmt: skip
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer episodes (smoke run)")
@@ -186,7 +149,6 @@ def main() -> None:
     bench_overhead(2000 if args.quick else 20000)
     bench_rescue(3 if args.quick else 20)
     bench_frame_bug(8 if args.quick else 30, 5 if args.quick else 20)
-    learning_skeleton()
 
 
 if __name__ == "__main__":

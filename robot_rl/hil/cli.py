@@ -28,7 +28,6 @@ def register_cli(subparsers: Any) -> None:
     tp.set_defaults(func=_teleop)
 
 
-
 def add_teleop_record_args(rd: argparse.ArgumentParser) -> None:
     """The teleop options of ``robot-rl record-demos`` (the command itself is in robot_rl.cli,
     which also offers ``--scripted``)."""

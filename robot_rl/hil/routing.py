@@ -5,6 +5,8 @@
 - ``rlif``: no task reward. At an intervention's onset the action the policy proposed
   there, and that the operator refused, is stored as a terminal transition with reward
   ``rlif_penalty`` (-1); every executed step goes to the online buffer with reward 0.
+  With ``rlif_human_demos`` the human's steps are also copied to the demo buffer (still
+  reward 0), so the 50/50 sampler and the learner's BC term use them.
 - ``bc``: human-gated DAgger. Only the human's steps are kept, in the demo buffer.
 - ``dagger``: every step with an expert label (``label_action``) goes to the demo buffer
   with that label; human steps without a label keep the human's action.
@@ -67,6 +69,8 @@ class RouterConfig:
     mode: RouteMode = "hil_serl"
     # RLIF reward of the refused policy action at an intervention's onset.
     rlif_penalty: float = -1.0
+    # RLIF: also copy the human's steps into the demo buffer (reward 0, no task reward).
+    rlif_human_demos: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ROUTE_MODES:
@@ -102,6 +106,8 @@ def route(
             # Terminal: the refused action was never executed, so it has no next state.
             out.append(Routed("online", obs, refused, cfg.rlif_penalty, obs, True, False, False))
         out.append(step("online", act, 0.0))
+        if human and cfg.rlif_human_demos:
+            out.append(step("demo", act, 0.0))
         return out
     if cfg.mode == "bc":
         return [step("demo", act, reward)] if human else []
@@ -119,7 +125,8 @@ class Router:
     ) -> None:
         if cfg.mode in ("hil_serl", "rlif") and online is None:
             raise ValueError(f"mode {cfg.mode!r} needs an online buffer")
-        if cfg.mode in ("hil_serl", "bc", "dagger") and demo is None:
+        rlif_demos = cfg.mode == "rlif" and cfg.rlif_human_demos
+        if (cfg.mode in ("hil_serl", "bc", "dagger") or rlif_demos) and demo is None:
             raise ValueError(f"mode {cfg.mode!r} needs a demo buffer")
         self.cfg, self.online, self.demo = cfg, online, demo
 

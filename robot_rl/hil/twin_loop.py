@@ -70,6 +70,7 @@ def sim_operator_session(
     operator: SimOperatorConfig | None = None,
     frame: FrameConfig | None = None,
     arbiter: ArbiterConfig | None = None,
+    router: RouterConfig | None = None,
 ) -> tuple[HilSession, SimulatedOperator]:
     """A session and a simulated operator that agree on the teleop frame and deadband.
 
@@ -84,5 +85,6 @@ def sim_operator_session(
         base.mapping.rot_gain,
     )
     arb_cfg = replace(base, mapping=mapping, gripper_takeover="device", deadband=op_cfg.deadband)
-    session = HilSession.for_env(HilConfig(arb_cfg, RouterConfig(mode)), env, online, demo)
+    route_cfg = replace(router, mode=mode) if router is not None else RouterConfig(mode)
+    session = HilSession.for_env(HilConfig(arb_cfg, route_cfg), env, online, demo)
     return session, SimulatedOperator(env, op_cfg, session.arbiter.mapping)

@@ -56,6 +56,8 @@ class TrainConfig:
     # The simulated operator's reaction delay (s) and action noise (std, action units).
     operator_reaction_delay_s: float = 0.3
     operator_action_noise_std: float = 0.0
+    # RLIF only: also sample the operator's steps as demos (reward 0; no task reward).
+    rlif_human_demos: bool = False
     # Where the simulated operator stands: heading (rad) of their "forward" in the base frame.
     operator_yaw_rad: float = 0.0
     # Benchmarks only: store interventions with a published frame bug ("inverse": R^T for R,

@@ -23,6 +23,7 @@ from robot_rl.data.episodes import EpisodeStore
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.hil.arbiter import ArbiterConfig
 from robot_rl.hil.frames import FrameConfig
+from robot_rl.hil.routing import RouterConfig
 from robot_rl.hil.session import HilSession
 from robot_rl.hil.sim_operator import SimOperatorConfig, SimulatedOperator
 from robot_rl.hil.twin_loop import sim_operator_session
@@ -71,7 +72,8 @@ def _hil(cfg: TrainConfig, env: TwinEnv) -> tuple[HilSession, SimulatedOperator]
     )
     frame = FrameConfig(operator_yaw_rad=cfg.operator_yaw_rad)
     arbiter = ArbiterConfig(stored_frame_bug=cfg.operator_frame_bug)
-    return sim_operator_session(env, cfg.hil, None, None, op, frame, arbiter)  # type: ignore[arg-type]
+    router = RouterConfig(cfg.hil, rlif_human_demos=cfg.rlif_human_demos)  # type: ignore[arg-type]
+    return sim_operator_session(env, cfg.hil, None, None, op, frame, arbiter, router)  # type: ignore[arg-type]
 
 
 def evaluate(

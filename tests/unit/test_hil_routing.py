@@ -57,6 +57,16 @@ def test_rlif_penalises_the_refused_action_at_onset_only() -> None:
     assert [x.reward for x in later] == [0.0]
 
 
+def test_rlif_can_copy_human_steps_to_demos_without_task_reward() -> None:
+    cfg = RouterConfig("rlif", rlif_human_demos=True)
+    r = route(cfg, obs(3), decision(Source.HUMAN, onset=True), 1.0, obs(4), False, False)
+    assert [(x.buffer, x.reward) for x in r] == [("online", -1.0), ("online", 0.0), ("demo", 0.0)]
+    r = route(cfg, obs(4), decision(Source.POLICY), 1.0, obs(5), False, False)
+    assert [(x.buffer, x.reward) for x in r] == [("online", 0.0)]
+    with pytest.raises(ValueError, match="demo buffer"):
+        Router(cfg, online=[], demo=None)  # type: ignore[arg-type]
+
+
 def test_bc_keeps_only_human_steps_as_demos() -> None:
     cfg = RouterConfig("bc")
     assert route(cfg, obs(0), decision(Source.POLICY), 0.0, obs(1), False, False) == []
