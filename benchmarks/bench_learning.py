@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,6 +41,7 @@ def run_seed(task: str, obs: str, seed: int, overrides: dict[str, Any], out: Pat
         "final_steps": result.env_steps,
         "final_success": result.final_success,
         "updates": result.num_updates,
+        "operator_steps": result.operator_steps,
         "wall_s": time.perf_counter() - t0,
         "history": [p.__dict__ for p in result.history],
         "run_dir": str(result.run_dir),
@@ -92,17 +94,22 @@ def main() -> None:
         target=None,
     )
     confirm_col = f"confirm ({args.confirm} ep)"
-    print(f"| seed | env steps to target | final success | {confirm_col} | updates | wall s |")
-    print("|---|---|---|---|---|---|")
+    print(
+        f"| seed | env steps to target | final success | {confirm_col} | operator steps "
+        "| updates | wall s |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['seed']} | {r['steps_to_target']} | {r['final_success']:.0%} | "
-            f"{r['confirm_success']:.0%} | {r['updates']} | {r['wall_s']:.0f} |"
+            f"{r['confirm_success']:.0%} | {r['operator_steps']} | {r['updates']} | "
+            f"{r['wall_s']:.0f} |"
         )
-    hits = [r["steps_to_target"] for r in rows]
-    reached = [h for h in hits if h is not None]
-    median = statistics.median(reached) if len(reached) == len(hits) else None
-    print(f"median env steps to target: {median} ({len(reached)}/{len(hits)} seeds reached)")
+    # A seed that never reached the target counts as infinitely slow.
+    hits = [r["steps_to_target"] or math.inf for r in rows]
+    reached = sum(math.isfinite(h) for h in hits)
+    median = statistics.median(hits)
+    print(f"median env steps to target: {median} ({reached}/{len(hits)} seeds reached)")
     print(f"median confirm success: {statistics.median(r['confirm_success'] for r in rows):.0%}")
 
 
