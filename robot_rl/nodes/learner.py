@@ -81,7 +81,10 @@ class LearnerCore:
         replay_cfg = self.agent.config.replay
         self.demo = ReplayBuffer(replay_cfg.demo_capacity_frames, self.spec, ACTION_DIM)
         self.intake: TransitionIntake[Transition] = TransitionIntake(cfg.max_out_of_order)
-        self.env_steps = 0  # transitions stored, over all runs
+        # Actor env steps stored, over all runs: a step routed to two buffers (a human step
+        # under HIL-SERL, an RLIF onset) counts once, so the replay ratio stays per env step.
+        self.env_steps = 0
+        self._last_step: dict[str, tuple[int, int]] = {}  # actor -> (episode_id, step)
         self.version = 0  # last weight version published
         self.rejected = 0
         self.replayed = 0  # transitions recovered from the log at start
@@ -151,7 +154,10 @@ class LearnerCore:
             return
         buffer = self.demo if s.buffer == "demo" else self.replay
         buffer.add(s.obs, s.action, s.reward, s.next_obs, s.terminated, s.truncated, s.intervened)
-        self.env_steps += 1
+        key = (int(msg.episode_id), int(msg.step))
+        if self._last_step.get(msg.actor_id) != key:
+            self._last_step[msg.actor_id] = key
+            self.env_steps += 1
         self.since_checkpoint += 1
         if log and self._stored_log is not None:
             self._stored_log.write(f"{msg.actor_id} {msg.seq} {transition_crc(msg)}\n")

@@ -106,6 +106,17 @@ def test_weight_versions_keep_increasing_across_restarts(tmp_path: Path) -> None
     node2.close()
 
 
+def test_a_step_routed_to_both_buffers_counts_as_one_env_step(tmp_path: Path) -> None:
+    core = LearnerCore(_cfg(tmp_path))
+    core.receive(_msg(1))
+    copy = dataclasses.replace(_msg(2), step=1, buffer=Transition.DEMO, intervened=True)
+    core.receive(copy)  # the demo copy of step 1 (same episode and step)
+    core.receive(_msg(3))
+    assert core.replay.num_transitions == 2 and core.demo.num_transitions == 1
+    assert core.env_steps == 2
+    core.close()
+
+
 def test_malformed_transitions_are_counted_and_acked(tmp_path: Path) -> None:
     core = LearnerCore(_cfg(tmp_path))
     bad = dataclasses.replace(_msg(1), action=np.zeros(3, np.float32))
