@@ -49,6 +49,12 @@ class TrainConfig:
     checkpoint_every_steps: int = 2500
     # The actor picks up new weights when this many updates have passed (versioned).
     weights_every_updates: int = 50
+    # A `robot-rl train-reward` model directory: the learner's reward and termination come
+    # from this classifier on the camera images (pixels only; dense_reward is then unused),
+    # as on a real cell. Evaluation still uses the twin's privileged success predicate.
+    reward_model: str | None = None
+    # Consecutive frames the classifier must fire before an episode counts as a success.
+    reward_hold_frames: int = 3
     # Rendered image size (pixels mode) in pixels, square.
     image_size: int = 128
     # Human in the loop, played by the twin's simulated operator: "off", or a routing mode
@@ -81,6 +87,8 @@ class TrainConfig:
         if self.operator_frame_bug not in ("none", "inverse", "device"):
             bug = self.operator_frame_bug
             raise ValueError(f"operator_frame_bug must be none, inverse or device, got {bug!r}")
+        if self.reward_model is not None and self.obs != "pixels":
+            raise ValueError("reward_model reads the cameras: it needs obs='pixels'")
         if self.demos < 0 or self.random_steps < 0:
             raise ValueError("demos and random_steps must be >= 0")
 

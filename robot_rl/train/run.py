@@ -31,6 +31,7 @@ from robot_rl.train import checkpoint
 from robot_rl.train.actor import Actor
 from robot_rl.train.config import TrainConfig, save_json
 from robot_rl.train.demos import episode_spec, record_scripted
+from robot_rl.train.learned_reward import LearnedRewardEnv, classifier_source
 from robot_rl.train.learner import Learner
 from robot_rl.train.report import EvalPoint, plot_success, save_frame_strip, summary_table
 from robot_rl.twin.tasks import make_task
@@ -53,11 +54,16 @@ class RunResult:
         return self.history[-1].success if self.history else 0.0
 
 
-def make_env(cfg: TrainConfig) -> TwinEnv:
+def make_env(cfg: TrainConfig, learned_reward: bool = True) -> TwinEnv:
+    """The training env; with ``cfg.reward_model`` and ``learned_reward`` its reward comes
+    from that classifier. Evaluation envs pass ``learned_reward=False``."""
     task_cfg = replace(make_task(cfg.task).cfg, dense_reward=cfg.dense_reward)
     env_cfg = EnvConfig(task=cfg.task, obs=cfg.obs, task_cfg=task_cfg)
     env_cfg.cell = replace(env_cfg.cell, image_size=(cfg.image_size, cfg.image_size))
-    return TwinEnv(env_cfg)
+    if cfg.reward_model is None or not learned_reward:
+        return TwinEnv(env_cfg)
+    source = classifier_source(cfg.reward_model, env_cfg.cell.cameras, cfg.reward_hold_frames)
+    return LearnedRewardEnv(env_cfg, source)
 
 
 def _hil(cfg: TrainConfig, env: TwinEnv) -> tuple[HilSession, SimulatedOperator] | None:
@@ -105,7 +111,7 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
     """Train (or resume) in ``run_dir``; returns the evaluation history."""
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.torch_threads)
-    env, eval_env = make_env(cfg), make_env(cfg)
+    env, eval_env = make_env(cfg), make_env(cfg, learned_reward=False)
     spec = obs_spec_from_space(env.observation_space)
     learner = Learner(cfg, spec, run_dir)
     result = RunResult(run_dir)
