@@ -157,6 +157,16 @@ class TanhGaussianActor(nn.Module):
         torch.compile-friendly. Deterministic mode returns tanh(mean).
         """
         mean, log_std = self(features)
+        return self.squash(mean, log_std, noise, deterministic)
+
+    def squash(
+        self,
+        mean: Tensor,
+        log_std: Tensor,
+        noise: Tensor | None = None,
+        deterministic: bool = False,
+    ) -> tuple[Tensor, Tensor]:
+        """``sample`` from an already computed ``forward`` (mean, log_std)."""
         if deterministic:
             pre = mean
         else:

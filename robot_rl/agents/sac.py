@@ -256,14 +256,14 @@ class SACAgent:
         self, feat: Tensor, noise: Tensor, alpha: Tensor, tb: TensorBatch
     ) -> tuple[Tensor, Tensor, Tensor]:
         """(actor loss, log pi of the sampled actions, behaviour-cloning term)."""
-        action, log_prob = self.actor.sample(feat, noise)
+        mean, log_std = self.actor(feat)  # one policy pass for the SAC and the BC term
+        action, log_prob = self.actor.squash(mean, log_std, noise)
         q = self._q(self.critic.q, feat, action)
         loss = losses.actor_loss(log_prob, q, alpha, self.config.actor.q_reduction)
         bc = torch.zeros((), device=feat.device)
         if self.config.actor.bc_weight > 0.0:
-            mean_action, _ = self.actor.sample(feat, deterministic=True)
             demo_action = tb.action[:, : self.continuous_dim]
-            bc = losses.bc_loss(mean_action, demo_action, tb.demo)
+            bc = losses.bc_loss(torch.tanh(mean), demo_action, tb.demo)
             loss = loss + self.config.actor.bc_weight * bc
         return loss, log_prob, bc
 
