@@ -5,7 +5,10 @@ Accuracy: pick_cube label episodes are rendered for training (seeds 0..N-1) and 
 held-out test (seeds from 100000), both with randomised object poses, arm starts, lighting
 and near-miss perturbations. The classifier trains on at most ``--max-positives`` success
 frames; its threshold is chosen on the validation split for ``--target-precision``; the
-held-out figures are taken at that threshold. Named baselines in the same run: the same
+held-out figures are taken at that threshold. Each classifier, held for 3 frames, is also
+the reward of ``--fire-episodes`` uniform-random-action episodes: every success it reports
+there that the privileged predicate does not is a false positive a policy would exploit.
+Named baselines in the same run: the same
 model at the fixed 0.5 threshold (the anchors' hand-set choice), and a frozen-encoder
 classifier (random init: no pretrained weights can be downloaded here).
 
@@ -26,6 +29,7 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 import numpy as np
 import torch
 
+from robot_rl.envs.twin_env import EnvConfig
 from robot_rl.rewards.backbones import reward_encoder_config
 from robot_rl.rewards.classifier import ClassifierConfig, SuccessClassifier
 from robot_rl.rewards.classifier_reward import (
@@ -52,18 +57,25 @@ from robot_rl.rewards.synthetic import write_random_clip
 from robot_rl.rewards.train_classifier import TrainRewardConfig, train_success_classifier
 from robot_rl.rewards.twin_labels import LabelGenConfig, generate_twin_labels
 from robot_rl.rewards.vlm_rm import VlmRmConfig, VlmRmReward
+from robot_rl.train.learned_reward import (
+    FireStats,
+    LearnedRewardEnv,
+    classifier_source,
+    random_action_fires,
+)
 
 TEST_SEED0 = 100_000
 
 
-def labels(out: Path, episodes: int, seed: int) -> Path:
+def labels(out: Path, episodes: int, seed: int, size: int) -> Path:
     """Render (or reuse) a label store of ``episodes`` episodes from ``seed``."""
-    tag = out / f"labels_{seed}_{episodes}"
+    tag = out / f"labels_{seed}_{episodes}_{size}px"
     index = tag / "index.jsonl"
     if not index.exists() or len(index.read_text().splitlines()) < episodes:
         if tag.exists():
             shutil.rmtree(tag)
-        s = generate_twin_labels(tag, LabelGenConfig(episodes=episodes, seed=seed))
+        cfg = LabelGenConfig(episodes=episodes, seed=seed, image_size=(size, size))
+        s = generate_twin_labels(tag, cfg)
         print(
             f"  rendered {s.episodes} episodes, {s.frames} frames ({s.positives} success), "
             f"modes {s.modes}, {s.seconds:.0f} s -> {tag}"
@@ -107,6 +119,17 @@ def held_out(
 ) -> tuple[EvalReport, np.ndarray]:
     probs = predict_proba(model, test.images)
     return evaluate_scores(probs, test.labels, threshold), probs
+
+
+def random_fires(model_dir: Path, size: int, episodes: int) -> FireStats:
+    """The trained classifier (held 3 frames) as the reward of random-action episodes."""
+    cfg = EnvConfig(task="pick_cube", obs="pixels")
+    cfg.cell = replace(cfg.cell, image_size=(size, size))
+    env = LearnedRewardEnv(cfg, classifier_source(str(model_dir), cfg.cell.cameras, 3))
+    try:
+        return random_action_fires(env, episodes, seed=TEST_SEED0)
+    finally:
+        env.close()
 
 
 def latency(
@@ -196,6 +219,10 @@ def main() -> None:
     parser.add_argument("--latency-only", action="store_true")
     parser.add_argument("--latency-calls", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=int, default=128, help="square, both cameras")
+    parser.add_argument(
+        "--fire-episodes", type=int, default=20, help="random-action episodes per classifier"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -203,10 +230,11 @@ def main() -> None:
     results: dict[str, Any] = {"args": vars(args)}
     classifier_dir: Path | None = None
     print("labels (pick_cube, poses + lighting randomised, near-misses):")
-    test_store = labels(out, args.test_episodes if not args.latency_only else 4, TEST_SEED0)
+    n_test = args.test_episodes if not args.latency_only else 4
+    test_store = labels(out, n_test, TEST_SEED0, args.image_size)
     test = load_labelled_frames([test_store])
     if not args.latency_only:
-        train_store = labels(out, args.train_episodes, 0)
+        train_store = labels(out, args.train_episodes, 0, args.image_size)
         data = load_labelled_frames([train_store])
         rows = []
         variants = [("trained", False)] + ([] if args.no_frozen else [("frozen", True)])
@@ -218,6 +246,8 @@ def main() -> None:
             fixed = evaluate_scores(probs, test.labels, 0.5)
             info["held_out"] = report.to_dict()
             info["held_out_at_0.5"] = fixed.to_dict()
+            stats = random_fires(out / name, args.image_size, args.fire_episodes)
+            info["random_action_episodes"] = asdict(stats)
             results[name] = info
             rows.append((f"{name} encoder, chosen threshold {thr:.3g}", report, info))
             rows.append((f"{name} encoder, fixed threshold 0.5 (baseline)", fixed, info))
@@ -227,11 +257,13 @@ def main() -> None:
             f"{len(test)} frames, {test.positives} success"
         )
         head = f"{'train pos':>9} {'bal acc':>8} {'precision':>9} {'recall':>7} {'AUC':>7}"
-        print(f"{'classifier':<48} {head}")
+        print(f"{'classifier':<48} {head} {'random-action fires':>20}")
         for name, rep, info in rows:
+            f = info["random_action_episodes"]
+            fires = f"{f['fired'] - f['privileged']}/{f['episodes']} false"
             print(
                 f"{name:<48} {info['train_positives']:>9} {rep.balanced_accuracy:>8.2%} "
-                f"{rep.precision:>9.2%} {rep.recall:>7.2%} {rep.auc:>7.4f}"
+                f"{rep.precision:>9.2%} {rep.recall:>7.2%} {rep.auc:>7.4f} {fires:>20}"
             )
     frames = [{c: test.images[c][i] for c in test.cameras} for i in range(min(len(test), 32))]
     print(

@@ -7,6 +7,7 @@ privileged predicate, for logging and evaluation only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,47 @@ class LearnedRewardEnv(TwinEnv):
         terminated = out.success
         truncated = not terminated and self.steps >= self.task.cfg.episode_steps
         return obs, out.reward, terminated, truncated, info
+
+
+@dataclass(frozen=True)
+class FireStats:
+    """How a learned reward behaves on random-action episodes (a policy's first visitor)."""
+
+    episodes: int
+    fired: int  # episodes the source ended with a success
+    privileged: int  # of those, episodes the twin's predicate also called a success
+    mean_steps_to_fire: float  # over fired episodes (NaN when none fired)
+
+    @property
+    def false_fire_rate(self) -> float:
+        return (self.fired - self.privileged) / max(self.episodes, 1)
+
+
+def random_action_fires(env: LearnedRewardEnv, episodes: int, seed: int = 0) -> FireStats:
+    """Run uniform-random actions for ``episodes`` episodes and count the source's successes.
+
+    Random actions almost never solve a twin task, so nearly every fire is a false positive
+    that a learning policy will find and exploit. Held-out accuracy on expert-like frames
+    does not show this (docs/rewards.md, twin labels).
+    """
+    if episodes <= 0:
+        raise ValueError(f"episodes must be > 0, got {episodes}")
+    rng = np.random.default_rng(seed)
+    fired = privileged = 0
+    steps_to_fire: list[int] = []
+    for ep in range(episodes):
+        env.reset(seed=seed + ep)
+        terminated = truncated = False
+        info: dict[str, Any] = {}
+        while not (terminated or truncated):
+            action = rng.uniform(-1.0, 1.0, env.action_space.shape).astype(np.float32)
+            _, _, terminated, truncated, info = env.step(action)
+        if terminated:
+            fired += 1
+            privileged += bool(info["success"])
+            steps_to_fire.append(env.steps)
+    mean = float(np.mean(steps_to_fire)) if steps_to_fire else float("nan")
+    return FireStats(episodes, fired, privileged, mean)
 
 
 def classifier_source(model_dir: str, cameras: tuple[str, ...], hold_frames: int) -> SuccessHold:

@@ -13,7 +13,7 @@ from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.rewards.cli import register_cli
 from robot_rl.rewards.dataset import load_labelled_frames
 from robot_rl.rewards.lighting import LightRandomizer
-from robot_rl.rewards.perturb import MODES, PerturbConfig, PerturbedExpert
+from robot_rl.rewards.perturb import MODES, PerturbConfig, PerturbedExpert, draw_mode
 from robot_rl.rewards.twin_labels import LabelGenConfig, generate_twin_labels
 
 pytestmark = pytest.mark.twin
@@ -23,9 +23,9 @@ SIZE = (48, 48)
 @pytest.fixture(scope="module")
 def labels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("labels") / "pick_cube"
-    # Seeds 4..9 draw every perturbation mode (clean, noise, stall, drop).
-    summary = generate_twin_labels(out, LabelGenConfig(episodes=6, seed=4, image_size=SIZE))
-    assert summary.episodes == 6 and summary.positives > 0
+    # Seeds 8..12 draw every perturbation mode (explore, drop, stall, clean, noise).
+    summary = generate_twin_labels(out, LabelGenConfig(episodes=5, seed=8, image_size=SIZE))
+    assert summary.episodes == 5 and summary.positives > 0
     return out
 
 
@@ -94,6 +94,37 @@ def test_stall_holds_short_of_success() -> None:
             assert not env.task.success(env.cell)
     assert stalled >= 2
     env.close()
+
+
+def test_explore_leaves_the_expert_path() -> None:
+    """The explore mode's random walk reaches arm poses and gripper states the expert does
+    not; these are the negatives that keep a classifier from firing on a learning policy."""
+    env = TwinEnv(EnvConfig(task="pick_cube", obs="state"))
+    cfg = PerturbConfig(explore_after_steps=(0, 1))
+    spans, flips = [], 0
+    for seed in range(3):
+        env.reset(seed=seed)
+        policy = PerturbedExpert(env, "explore", np.random.default_rng(seed), cfg)
+        tcp, grip = [], []
+        for _ in range(50):
+            a = policy.act()
+            assert a.shape == (7,) and np.all(np.abs(a) <= 1.0)
+            grip.append(a[6])
+            env.step(a)
+            tcp.append(env.cell.data.site_xpos[env.cell.tcp_site].copy())
+        spans.append(float(np.ptp(np.array(tcp), axis=0).max()))
+        flips += int(np.count_nonzero(np.diff(grip)))
+    assert min(spans) > 0.05, spans  # metres: the walk moves the arm, not jitter in place
+    assert flips >= 3
+    env.close()
+
+
+def test_perturb_config_is_checked() -> None:
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="weights"):
+        draw_mode(rng, PerturbConfig(weights=(1.0, 1.0)))
+    with pytest.raises(ValueError, match="explore_after_steps"):
+        draw_mode(rng, PerturbConfig(explore_after_steps=(5, 5)))
 
 
 def test_labelled_frames_load(labels: Path) -> None:

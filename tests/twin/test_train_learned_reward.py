@@ -12,7 +12,7 @@ from robot_rl.envs.twin_env import EnvConfig
 from robot_rl.rewards.frames import Frames
 from robot_rl.rewards.source import RewardOutput
 from robot_rl.train.config import default_config
-from robot_rl.train.learned_reward import LearnedRewardEnv
+from robot_rl.train.learned_reward import LearnedRewardEnv, random_action_fires
 from robot_rl.train.run import make_env
 from robot_rl.twin.tasks import make_task
 
@@ -78,3 +78,17 @@ def test_learned_reward_needs_pixels_and_evaluation_stays_privileged(tmp_path) -
     assert type(make_env(cfg, learned_reward=False)).__name__ == "TwinEnv"
     with pytest.raises(Exception, match="none"):
         make_env(cfg)  # the missing model directory is named
+
+
+def test_random_action_fires_counts_false_successes() -> None:
+    eager = _env(CountingSource(fire_at=2), episode_steps=6)
+    stats = random_action_fires(eager, episodes=3, seed=0)
+    assert (stats.fired, stats.privileged, stats.mean_steps_to_fire) == (3, 0, 2.0)
+    assert stats.false_fire_rate == 1.0
+    eager.close()
+    never = _env(CountingSource(fire_at=100), episode_steps=4)
+    stats = random_action_fires(never, episodes=2)
+    assert stats.fired == 0 and stats.false_fire_rate == 0.0 and np.isnan(stats.mean_steps_to_fire)
+    with pytest.raises(ValueError, match="episodes"):
+        random_action_fires(never, episodes=0)
+    never.close()
