@@ -32,7 +32,7 @@ SIZE = (40, 40)
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("loop")
-    generate_twin_labels(root / "labels", LabelGenConfig(episodes=6, seed=4, image_size=SIZE))
+    generate_twin_labels(root / "labels", LabelGenConfig(episodes=6, seed=11, image_size=SIZE))
     data = load_labelled_frames([root / "labels"])
     enc = reward_encoder_config(frozen=True, stage_widths=(8, 16), stem_width=8, bottleneck_dim=16)
     cfg = ClassifierConfig(cameras=data.cameras, image_shape=data.image_shape, encoder=enc)
