@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up robot_rl on a fresh Debian/Ubuntu machine (idempotent):
 #  - system libraries: EGL/Mesa for headless MuJoCo rendering, libusb for RealSense, hidapi
-#    for the SpaceMouse;
+#    for the SpaceMouse, chromium and its WebDriver for the browser tests of the GUI (tests/gui);
 #  - a virtual environment in .venv with torch pinned first, then robot_rl with its dev tools
 #    and the VLM, teleop and RealSense extras (jax for the MJX twin is the optional [mjx] extra).
 # TORCH_SPEC overrides the torch requirement (default torch==2.13.0: on the project's CPU
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 missing=()
-for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libusb-1.0-0 libhidapi-hidraw0; do
+for pkg in libegl1 libegl-mesa0 libgl1-mesa-dri libusb-1.0-0 libhidapi-hidraw0 chromium chromium-driver; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 "$PY" -m venv --help >/dev/null 2>&1 || missing+=("python3-venv")

@@ -57,6 +57,9 @@ def _teleop(args: argparse.Namespace) -> int:
     if not _open(device):
         return 2
     bus = make_bus(BusConfig(backend=args.bus))
+    attach_bus = getattr(device, "attach_bus", None)
+    if attach_bus is not None:
+        attach_bus(bus)  # the browser page shows the bus's camera images
     node = TeleopNode(bus, device, TeleopNodeConfig(topic=args.topic, rate_hz=args.rate_hz))
     if args.echo:
 
