@@ -73,7 +73,10 @@ class BrowserDevice(TeleopDevice):
             ) from e
         self.link.start()
         self.server.start()
-        print(f"robot_rl teleop GUI: open {self.url} in a browser", file=sys.stderr, flush=True)
+        where = " (or this machine's address)" if self.cfg.host in ("0.0.0.0", "::", "") else ""
+        print(
+            f"robot_rl teleop GUI: open {self.url}{where} in a browser", file=sys.stderr, flush=True
+        )
 
     @property
     def url(self) -> str:

@@ -91,6 +91,14 @@ def test_browser_is_a_registered_device_and_a_cli_command() -> None:
     assert args.teleop == "browser"
 
 
+def test_robot_rl_gui_serves_until_its_duration(capsys: pytest.CaptureFixture[str]) -> None:
+    from robot_rl.cli import main
+
+    assert main(["gui", "--bus", "inproc", "--port", "0", "--duration-s", "0.2"]) == 0
+    assert "http://127.0.0.1:" in capsys.readouterr().err
+    assert main(["gui", "--bus", "inproc", "--port", "0", "--timeout-s", "0"]) == 2
+
+
 def test_the_page_is_self_contained(device: BrowserDevice) -> None:
     code, page, r = request(device, "GET", "/")
     assert code == 200 and r.getheader("Content-Type", "").startswith("text/html")
