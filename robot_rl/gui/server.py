@@ -112,6 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: GuiServer
     protocol_version = "HTTP/1.1"  # keep-alive: one connection carries the 30 Hz stream
     timeout = 10.0  # idle keep-alive connections are dropped after this (s)
+    # Headers and body leave in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms), which capped the stream at ~21 Hz.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
