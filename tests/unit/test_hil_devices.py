@@ -41,7 +41,7 @@ INTERVENE = TeleopCommand.BUTTON_INTERVENE
 
 
 def test_registry_and_stamped_command() -> None:
-    assert set(DEVICES) == {"spacemouse", "gamepad", "keyboard"}
+    assert set(DEVICES) == {"spacemouse", "gamepad", "keyboard", "browser"}
     with pytest.raises(KeyError, match="known"):
         make_device("joystick")
     kb = Keyboard(source=ScriptedKeys([["w", "space"]]))
