@@ -4,7 +4,7 @@ A clean expert alone gives a classifier only "far from done" negatives. The mode
 stop or spoil an expert rollout close to the goal, so the labelled set also holds frames
 that look almost like success but are not (a cube lifted 6 cm instead of 10, a dropped cube).
 The ``explore`` mode hands over to a smoothed random walk after a drawn number of expert
-steps (possibly zero): arm poses and gripper states no expert visits, which is what a
+steps (possibly zero): arm poses and part-open grippers no expert visits, which is what a
 learning policy shows the classifier. Without it, a classifier with 97% held-out balanced
 accuracy fired within 9 steps of every random-action episode, and a policy trained on its
 reward learned to provoke it instead of lifting the cube (benchmarks/RESULTS.md, issue 6).
@@ -40,7 +40,10 @@ class PerturbConfig:
     explore_after_steps: tuple[int, int] = (0, 40)
     explore_smoothing: float = 0.8  # walk: a <- s * a + (1 - s) * N(0, explore_std)
     explore_std: float = 1.5  # per-dimension step std of the walk, action units
-    explore_gripper_flip: float = 0.1  # chance per step that the gripper command flips
+    # Chance per step that the gripper command jumps to a new uniform draw in [-1, 1]. Part
+    # open grippers matter: with only open/closed in the negatives, a classifier took
+    # fingers a cube-width apart (which a policy's continuous command gives) for success.
+    explore_gripper_change: float = 0.1
 
 
 def _check(cfg: PerturbConfig) -> None:
@@ -121,8 +124,8 @@ class PerturbedExpert:
         self._walk[:6] = c.explore_smoothing * self._walk[:6] + (
             1.0 - c.explore_smoothing
         ) * self.rng.normal(0.0, c.explore_std, 6)
-        if self.rng.random() < c.explore_gripper_flip:
-            self._gripper = -self._gripper
+        if self.rng.random() < c.explore_gripper_change:
+            self._gripper = float(self.rng.uniform(-1.0, 1.0))
         self._walk[6] = self._gripper
         self.steps += 1
         return np.clip(self._walk, -1.0, 1.0)
