@@ -23,16 +23,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from robot_rl.train.config import default_config, load_yaml
+    from robot_rl.train.config import run_config
     from robot_rl.train.run import format_summary, train
     from robot_rl.twin.tasks import TASKS
 
-    if args.task not in TASKS:
-        print(f"unknown task {args.task!r}; known: {sorted(TASKS)}", file=sys.stderr)
+    cfg = run_config(args.task, args.obs, args.config)
+    if cfg.task not in TASKS:
+        print(f"unknown task {cfg.task!r}; known: {sorted(TASKS)}", file=sys.stderr)
         return 2
-    cfg = default_config(args.task, args.obs)
-    if args.config:
-        cfg = load_yaml(args.config, base=cfg)
     for name in ("seed", "env_steps", "demos", "eval_every_steps", "eval_episodes", "hil"):
         value = getattr(args, name)
         if value is not None:
@@ -86,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     tr = sub.add_parser("train", help="train SAC/RLPD on a twin task (resumes an existing run)")
-    tr.add_argument("--task", default="pick_cube", help="registered twin task")
-    tr.add_argument("--obs", choices=["state", "pixels"], default="state")
+    tr.add_argument("--task", help="registered twin task (default: the YAML's, else pick_cube)")
+    tr.add_argument("--obs", choices=["state", "pixels"], help="default: the YAML's, else state")
     tr.add_argument("--config", help="YAML overriding the embedded default (TrainConfig keys)")
     tr.add_argument("--seed", type=int)
     tr.add_argument("--env-steps", type=int, help="budget of env steps (10 per robot-second)")

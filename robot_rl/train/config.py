@@ -55,6 +55,9 @@ class TrainConfig:
     reward_model: str | None = None
     # Consecutive frames the classifier must fire before an episode counts as a success.
     reward_hold_frames: int = 3
+    # Before training with reward_model: random-action episodes through the classifier; any
+    # success there that the twin's predicate denies is printed as a warning (0: skip).
+    reward_check_episodes: int = 5
     # Rendered image size (pixels mode) in pixels, square.
     image_size: int = 128
     # Human in the loop, played by the twin's simulated operator: "off", or a routing mode
@@ -89,8 +92,8 @@ class TrainConfig:
             raise ValueError(f"operator_frame_bug must be none, inverse or device, got {bug!r}")
         if self.reward_model is not None and self.obs != "pixels":
             raise ValueError("reward_model reads the cameras: it needs obs='pixels'")
-        if self.demos < 0 or self.random_steps < 0:
-            raise ValueError("demos and random_steps must be >= 0")
+        if self.demos < 0 or self.random_steps < 0 or self.reward_check_episodes < 0:
+            raise ValueError("demos, random_steps and reward_check_episodes must be >= 0")
 
 
 def twin_sac_config(**overrides: Any) -> SACConfig:
@@ -166,11 +169,30 @@ def _deep_update(target: dict[str, Any], update: dict[str, Any]) -> None:
             target[key] = value
 
 
-def load_yaml(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
+def _read_yaml(path: str | Path) -> dict[str, Any]:
     data = yaml.safe_load(Path(path).read_text()) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a training config must be a mapping")
-    return from_dict(data, base)
+    return data
+
+
+def load_yaml(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
+    return from_dict(_read_yaml(path), base)
+
+
+def run_config(task: str | None, obs: str | None, path: str | Path | None) -> TrainConfig:
+    """``robot-rl train``'s config: the embedded default of the task and observation mode
+    (from the command line, else the YAML, else pick_cube from state), the YAML on top.
+
+    So a YAML that says ``obs: pixels`` starts from the pixel default (64x64 images, the
+    small encoder), not from the state default with pixels switched on.
+    """
+    data = _read_yaml(path) if path is not None else {}
+    if task is not None:
+        data["task"] = task
+    if obs is not None:
+        data["obs"] = obs
+    return from_dict(data)
 
 
 def save_json(cfg: TrainConfig, path: Path) -> None:

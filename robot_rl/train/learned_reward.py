@@ -7,7 +7,9 @@ privileged predicate, for logging and evaluation only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -80,6 +82,25 @@ def random_action_fires(env: LearnedRewardEnv, episodes: int, seed: int = 0) -> 
             steps_to_fire.append(env.steps)
     mean = float(np.mean(steps_to_fire)) if steps_to_fire else float("nan")
     return FireStats(episodes, fired, privileged, mean)
+
+
+def reward_preflight(env: LearnedRewardEnv, episodes: int, out: Path) -> str | None:
+    """Random-action episodes through the learned reward before training: the figures go
+    to ``out`` (JSON), and a warning comes back when the source fired on a failure."""
+    stats = random_action_fires(env, episodes, seed=PREFLIGHT_SEED)
+    out.write_text(json.dumps({**asdict(stats), "false_fire_rate": stats.false_fire_rate}))
+    false = stats.fired - stats.privileged
+    if false == 0:
+        return None
+    return (
+        f"warning: the reward model called {false} of {episodes} random-action episodes a "
+        f"success that the twin's predicate calls a failure (after {stats.mean_steps_to_fire:.0f} "
+        "steps on average). A policy will learn to provoke it; retrain it with more varied "
+        "negatives (docs/rewards.md, twin labels)."
+    )
+
+
+PREFLIGHT_SEED = 20_000_000  # disjoint from training (0...) and evaluation (10_000_000...)
 
 
 def classifier_source(model_dir: str, cameras: tuple[str, ...], hold_frames: int) -> SuccessHold:

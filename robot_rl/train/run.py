@@ -31,7 +31,7 @@ from robot_rl.train import checkpoint
 from robot_rl.train.actor import Actor
 from robot_rl.train.config import TrainConfig, save_json
 from robot_rl.train.demos import episode_spec, record_scripted
-from robot_rl.train.learned_reward import LearnedRewardEnv, classifier_source
+from robot_rl.train.learned_reward import LearnedRewardEnv, classifier_source, reward_preflight
 from robot_rl.train.learner import Learner
 from robot_rl.train.report import EvalPoint, plot_success, save_frame_strip, summary_table
 from robot_rl.twin.tasks import make_task
@@ -137,6 +137,15 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
     )
     history_rows: list[dict[str, Any]] = []
     previous = checkpoint.latest(run_dir)
+    if previous is None and isinstance(env, LearnedRewardEnv) and cfg.reward_check_episodes > 0:
+        check_env = make_env(cfg)
+        assert isinstance(check_env, LearnedRewardEnv)
+        warning = reward_preflight(
+            check_env, cfg.reward_check_episodes, run_dir / "reward_check.json"
+        )
+        check_env.close()
+        if warning:
+            print(warning)
     if previous is not None:
         state = learner.restore(previous)
         actor.env_steps, actor.seq = learner.env_steps, learner.last_seq

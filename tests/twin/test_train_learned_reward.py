@@ -3,6 +3,7 @@ the camera images, never from the twin's privileged predicate."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +13,11 @@ from robot_rl.envs.twin_env import EnvConfig
 from robot_rl.rewards.frames import Frames
 from robot_rl.rewards.source import RewardOutput
 from robot_rl.train.config import default_config
-from robot_rl.train.learned_reward import LearnedRewardEnv, random_action_fires
+from robot_rl.train.learned_reward import (
+    LearnedRewardEnv,
+    random_action_fires,
+    reward_preflight,
+)
 from robot_rl.train.run import make_env
 from robot_rl.twin.tasks import make_task
 
@@ -91,4 +96,17 @@ def test_random_action_fires_counts_false_successes() -> None:
     assert stats.fired == 0 and stats.false_fire_rate == 0.0 and np.isnan(stats.mean_steps_to_fire)
     with pytest.raises(ValueError, match="episodes"):
         random_action_fires(never, episodes=0)
+    never.close()
+
+
+def test_reward_preflight_warns_on_false_fires(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    eager = _env(CountingSource(fire_at=3), episode_steps=5)
+    warning = reward_preflight(eager, 2, tmp_path / "check.json")
+    assert warning is not None and "2 of 2" in warning and "provoke" in warning
+    saved = json.loads((tmp_path / "check.json").read_text())
+    assert saved["fired"] == 2 and saved["false_fire_rate"] == 1.0
+    eager.close()
+    never = _env(CountingSource(fire_at=100), episode_steps=3)
+    assert reward_preflight(never, 2, tmp_path / "quiet.json") is None
+    assert json.loads((tmp_path / "quiet.json").read_text())["fired"] == 0
     never.close()

@@ -13,7 +13,13 @@ import torch
 from robot_rl.agents.types import ObsSpec
 from robot_rl.train import checkpoint
 from robot_rl.train.actor import TransitionRecord
-from robot_rl.train.config import TrainConfig, default_config, from_dict, load_yaml
+from robot_rl.train.config import (
+    TrainConfig,
+    default_config,
+    from_dict,
+    load_yaml,
+    run_config,
+)
 from robot_rl.train.learner import Learner
 
 SPEC = ObsSpec(state_dim=5)
@@ -140,6 +146,19 @@ def test_config_overrides_validate_keys(tmp_path: Path) -> None:
         from_dict({"sac": {"batchsize": 5}})
     with pytest.raises(ValueError, match="obs"):
         TrainConfig(obs="depth")  # type: ignore[arg-type]
+
+
+def test_run_config_starts_from_the_default_of_the_named_obs(tmp_path: Path) -> None:
+    path = tmp_path / "pix.yaml"
+    path.write_text("obs: pixels\nenv_steps: 700\n")
+    cfg = run_config(None, None, path)
+    pixel_default = default_config("pick_cube", "pixels")
+    assert cfg.obs == "pixels" and cfg.env_steps == 700
+    assert cfg.image_size == pixel_default.image_size and cfg.sac == pixel_default.sac
+    state = run_config("reach", "state", path)  # the command line wins over the YAML
+    assert (state.task, state.obs) == ("reach", "state")
+    assert state.sac == default_config("reach", "state").sac and state.env_steps == 700
+    assert run_config(None, None, None) == default_config("pick_cube", "state")
 
 
 def test_routed_transitions_land_in_the_buffer_they_name(tmp_path: Path) -> None:
