@@ -36,10 +36,9 @@ def register_cli(subparsers: Any) -> None:
 
 
 def _gui(args: argparse.Namespace) -> int:
-    from robot_rl.bus.factory import BusConfig, make_bus
     from robot_rl.gui.device import BrowserDevice
+    from robot_rl.hil.cli import run_teleop_node
     from robot_rl.hil.errors import DeviceUnavailableError
-    from robot_rl.hil.teleop_node import TeleopNode, TeleopNodeConfig
 
     try:
         cfg = GuiConfig(
@@ -59,17 +58,4 @@ def _gui(args: argparse.Namespace) -> int:
     except DeviceUnavailableError as e:
         print(str(e), file=sys.stderr)
         return 2
-    bus = make_bus(BusConfig(backend=args.bus))
-    device.attach_bus(bus)
-    node = TeleopNode(bus, device, TeleopNodeConfig(topic=args.topic, rate_hz=args.rate_hz))
-    try:
-        bus.spin(timeout_s=args.duration_s, until=lambda: bool(node.lost))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        node.close()
-        bus.close()
-    if node.lost:
-        print(node.lost, file=sys.stderr)
-        return 1
-    return 0
+    return run_teleop_node(device, args)

@@ -50,24 +50,32 @@ def _open(device: TeleopDevice) -> bool:
 
 
 def _teleop(args: argparse.Namespace) -> int:
-    from robot_rl.bus.factory import BusConfig, make_bus
-    from robot_rl.hil.teleop_node import TeleopNode, TeleopNodeConfig
-
     device = make_device(args.device)
     if not _open(device):
         return 2
+    on_command = None
+    if args.echo:
+
+        def on_command(cmd: Any) -> None:
+            t = command_twist(cmd)
+            print(f"twist {t.round(2)} gripper {cmd.gripper:+.0f} buttons {cmd.buttons:#04x}")
+
+    return run_teleop_node(device, args, on_command)
+
+
+def run_teleop_node(device: TeleopDevice, args: argparse.Namespace, on_command: Any = None) -> int:
+    """Publish an opened device's commands on ``args.bus`` / ``args.topic`` at
+    ``args.rate_hz`` until ``args.duration_s``, Ctrl-C or the device is lost (exit 1)."""
+    from robot_rl.bus.factory import BusConfig, make_bus
+    from robot_rl.hil.teleop_node import TeleopNode, TeleopNodeConfig
+
     bus = make_bus(BusConfig(backend=args.bus))
     attach_bus = getattr(device, "attach_bus", None)
     if attach_bus is not None:
         attach_bus(bus)  # the browser page shows the bus's camera images
     node = TeleopNode(bus, device, TeleopNodeConfig(topic=args.topic, rate_hz=args.rate_hz))
-    if args.echo:
-
-        def echo(cmd: Any) -> None:
-            t = command_twist(cmd)
-            print(f"twist {t.round(2)} gripper {cmd.gripper:+.0f} buttons {cmd.buttons:#04x}")
-
-        node.on_command = echo
+    if on_command is not None:
+        node.on_command = on_command
     try:
         bus.spin(timeout_s=args.duration_s, until=lambda: bool(node.lost))
     except KeyboardInterrupt:
