@@ -17,15 +17,19 @@ def intervention_runs(intervened: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def add_episode_steps(buffer: ReplayBuffer, ep: Episode, start: int, stop: int) -> int:
-    """Add steps [start, stop) of ``ep`` as one segment; returns transitions added."""
+def add_episode_steps(
+    buffer: ReplayBuffer, ep: Episode, start: int, stop: int, reward: float | None = None
+) -> int:
+    """Add steps [start, stop) of ``ep`` as one segment; returns transitions added.
+    ``reward`` replaces every stored reward (None: keep them)."""
     frames = slice(start, stop + 1)  # the step at stop - 1 keeps its next observation
     steps = slice(start, stop)
+    rewards = ep.reward[steps] if reward is None else np.full(stop - start, reward, np.float32)
     buffer.add_segment(
         states=ep.state[frames],
         images={c: ep.images[c][frames] for c in buffer.spec.cameras},
         actions=ep.action[steps],
-        rewards=ep.reward[steps],
+        rewards=rewards,
         terminated=ep.terminated[steps],
         truncated=ep.truncated[steps],
         intervened=ep.intervened[steps],
@@ -38,11 +42,13 @@ def fill_replay(
     buffer: ReplayBuffer,
     episodes: Iterable[int] | None = None,
     only_intervened: bool = False,
+    reward: float | None = None,
 ) -> int:
     """Copy committed episodes into ``buffer``; returns the number of transitions added.
 
     ``only_intervened`` keeps just the human-controlled stretches (HIL-SERL demo routing);
-    each stretch ends with its true next observation and still bootstraps.
+    each stretch ends with its true next observation and still bootstraps. ``reward``
+    replaces every stored reward: an RLIF run has no task reward, so its demos get 0.
     """
     spec = store.spec
     if spec.action_dim != buffer.action_dim or spec.state_dim != buffer.spec.state_dim:
@@ -55,5 +61,5 @@ def fill_replay(
         ep = store.episode(i)
         runs = intervention_runs(ep.intervened) if only_intervened else [(0, ep.num_steps)]
         for start, stop in runs:
-            added += add_episode_steps(buffer, ep, start, stop)
+            added += add_episode_steps(buffer, ep, start, stop, reward)
     return added

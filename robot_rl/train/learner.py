@@ -45,9 +45,10 @@ class Learner:
 
     # ------------------------------------------------------------------ data in
     def load_demos(self, store: EpisodeStore) -> int:
-        """Fill the demo buffer from a zarr store; returns the number of transitions."""
+        """Fill the demo buffer from a zarr store; returns the number of transitions.
+        RLIF runs have no task reward, so their demos' recorded rewards become 0."""
         before = self.demo.num_transitions
-        fill_replay(store, self.demo)
+        fill_replay(store, self.demo, reward=0.0 if self.cfg.hil == "rlif" else None)
         return self.demo.num_transitions - before
 
     def ingest(self, records: list[TransitionRecord]) -> int:

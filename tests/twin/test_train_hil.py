@@ -61,3 +61,24 @@ def test_operator_frame_and_benchmark_bug_reach_the_arbiter() -> None:
     env.close()
     with pytest.raises(ValueError, match="operator_frame_bug"):
         default_config("reach", "state").__class__(operator_frame_bug="sideways")  # type: ignore[arg-type]
+
+
+def test_rlif_demos_carry_no_task_reward(tmp_path: Path) -> None:
+    """Scripted demos are recorded with the twin's reward; an RLIF run has no task reward,
+    so the learner stores them with reward 0 (other modes keep what was recorded)."""
+    from robot_rl.data.episodes import EpisodeStore
+    from robot_rl.train.demos import record_scripted
+
+    cfg = default_config("reach", "state")  # dense shaping: every recorded reward is nonzero
+    env = make_env(cfg)
+    record_scripted(env, tmp_path / "demos", 1, seed=0, progress=False)
+    store = EpisodeStore(tmp_path / "demos")
+    spec = obs_spec_from_space(env.observation_space)
+    rewards = {}
+    for mode in ("hil_serl", "rlif"):
+        cfg.hil = mode
+        learner = Learner(cfg, spec, tmp_path / mode)
+        n = learner.load_demos(store)
+        rewards[mode] = learner.demo.reward[:n]
+    assert np.abs(rewards["hil_serl"]).min() > 0 and not rewards["rlif"].any()
+    env.close()

@@ -181,6 +181,13 @@ def test_fill_replay_matches_stepwise_adds(tmp_path: Path) -> None:
     for x, y in zip(loaded.arrays().values(), stepped.arrays().values(), strict=True):
         np.testing.assert_array_equal(x, y)
 
+    relabelled = ReplayBuffer(64, spec, 2)
+    assert fill_replay(store, relabelled, reward=0.0) == 10
+    assert not relabelled.reward[:10].any() and loaded.reward[:10].any()
+    for name in ("state", "action", "next_valid"):  # only the rewards change
+        np.testing.assert_array_equal(getattr(relabelled, name), getattr(loaded, name))
+    np.testing.assert_array_equal(relabelled.flags["terminated"], loaded.flags["terminated"])
+
     demo = ReplayBuffer(64, spec, 2)
     n = fill_replay(store, demo, only_intervened=True)
     assert n == sum(int(ep["intervened"].sum()) for ep in eps) == demo.num_transitions
