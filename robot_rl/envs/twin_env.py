@@ -128,10 +128,17 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._advance(now)
         self.steps += 1
         success = self.task.success(cell)
-        reward = self.task.reward(cell, success)
-        terminated = success
+        obs, info = self._observe(), self._info(success, report)
+        reward, terminated = self._outcome(obs, success, info)
         truncated = (not terminated) and self.steps >= self.task.cfg.episode_steps
-        return self._observe(), reward, terminated, truncated, self._info(success, report)
+        return obs, reward, terminated, truncated, info
+
+    def _outcome(
+        self, obs: dict[str, Any], success: bool, info: dict[str, Any]
+    ) -> tuple[float, bool]:
+        """(reward, terminated) of a step: the task's, from the privileged ``success``.
+        Envs with another reward source (a classifier on the cameras) override this."""
+        return self.task.reward(self.cell, success), success
 
     def _advance(self, now: float) -> None:
         """Run one policy period of the impedance loop on the filter's setpoints."""

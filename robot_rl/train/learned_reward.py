@@ -19,6 +19,8 @@ from robot_rl.rewards.classifier_reward import ClassifierReward, ClassifierRewar
 from robot_rl.rewards.hold import HoldConfig, SuccessHold
 from robot_rl.rewards.source import RewardSource
 
+PREFLIGHT_SEED = 20_000_000  # disjoint from training (0...) and evaluation (10_000_000...)
+
 
 class LearnedRewardEnv(TwinEnv):
     def __init__(self, cfg: EnvConfig, source: RewardSource) -> None:
@@ -34,13 +36,12 @@ class LearnedRewardEnv(TwinEnv):
         self.source.reset()
         return obs, info
 
-    def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        obs, _, _, _, info = super().step(action)
+    def _outcome(
+        self, obs: dict[str, Any], success: bool, info: dict[str, Any]
+    ) -> tuple[float, bool]:
         out = self.source(obs["images"])
         info["learned_reward"] = out
-        terminated = out.success
-        truncated = not terminated and self.steps >= self.task.cfg.episode_steps
-        return obs, out.reward, terminated, truncated, info
+        return out.reward, out.success
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,12 @@ class FireStats:
     mean_steps_to_fire: float  # over fired episodes (NaN when none fired)
 
     @property
+    def false_fires(self) -> int:
+        return self.fired - self.privileged
+
+    @property
     def false_fire_rate(self) -> float:
-        return (self.fired - self.privileged) / max(self.episodes, 1)
+        return self.false_fires / max(self.episodes, 1)
 
 
 def random_action_fires(env: LearnedRewardEnv, episodes: int, seed: int = 0) -> FireStats:
@@ -89,18 +94,14 @@ def reward_preflight(env: LearnedRewardEnv, episodes: int, out: Path) -> str | N
     to ``out`` (JSON), and a warning comes back when the source fired on a failure."""
     stats = random_action_fires(env, episodes, seed=PREFLIGHT_SEED)
     out.write_text(json.dumps({**asdict(stats), "false_fire_rate": stats.false_fire_rate}))
-    false = stats.fired - stats.privileged
-    if false == 0:
+    if stats.false_fires == 0:
         return None
     return (
-        f"warning: the reward model called {false} of {episodes} random-action episodes a "
-        f"success that the twin's predicate calls a failure (after {stats.mean_steps_to_fire:.0f} "
-        "steps on average). A policy will learn to provoke it; retrain it with more varied "
-        "negatives (docs/rewards.md, twin labels)."
+        f"warning: the reward model called {stats.false_fires} of {episodes} random-action "
+        "episodes a success that the twin's predicate calls a failure (after "
+        f"{stats.mean_steps_to_fire:.0f} steps on average). A policy will learn to provoke "
+        "it; retrain it with more varied negatives (docs/rewards.md, twin labels)."
     )
-
-
-PREFLIGHT_SEED = 20_000_000  # disjoint from training (0...) and evaluation (10_000_000...)
 
 
 def classifier_source(model_dir: str, cameras: tuple[str, ...], hold_frames: int) -> SuccessHold:

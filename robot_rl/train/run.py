@@ -138,12 +138,8 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
     history_rows: list[dict[str, Any]] = []
     previous = checkpoint.latest(run_dir)
     if previous is None and isinstance(env, LearnedRewardEnv) and cfg.reward_check_episodes > 0:
-        check_env = make_env(cfg)
-        assert isinstance(check_env, LearnedRewardEnv)
-        warning = reward_preflight(
-            check_env, cfg.reward_check_episodes, run_dir / "reward_check.json"
-        )
-        check_env.close()
+        # The training env itself: the actor resets it with its own seeds before acting.
+        warning = reward_preflight(env, cfg.reward_check_episodes, run_dir / "reward_check.json")
         if warning:
             print(warning)
     if previous is not None:
