@@ -407,6 +407,15 @@ class SACAgent:
             parts["gripper_opt"] = self.gripper_opt
         return parts
 
+    def first_non_finite_weight(self) -> str | None:
+        """``part.parameter`` of the first weight holding NaN or inf, or None."""
+        for part, module in self._parts().items():
+            if isinstance(module, nn.Module):
+                for name, p in module.named_parameters():
+                    if not bool(torch.isfinite(p).all()):
+                        return f"{part}.{name}"
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         """Everything a learner needs to resume: nets, targets, optimisers, RNG, config."""
         out = {name: part.state_dict() for name, part in self._parts().items()}

@@ -13,13 +13,10 @@ import gymnasium as gym
 import numpy as np
 
 from robot_rl.control.safety import SafetyConfig, SafetyFilter
+from robot_rl.spec import ACTION_DIM, PROPRIO_DIM, validate_action
 from robot_rl.twin.assets import sim_dir
 from robot_rl.twin.cell import GRIPPER_MAX_OPENING_M, CellConfig, TwinCell
 from robot_rl.twin.tasks import Task, TaskConfig, make_task
-
-PROPRIO_DIM = 20  # tcp_pos 3, tcp_quat 4, linvel 3, angvel 3, gripper opening 1, wrench 6
-ACTION_DIM = 7
-ACTION_TOLERANCE = 1e-6
 
 
 @dataclass
@@ -188,20 +185,10 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
             "success": success,
             "safety": report or {"accepted": True, "reason": "reset"},
             "t_sim_s": self.cell.data.time,
+            "stamp_ns": round(self.cell.data.time * 1e9),
             "privileged": self.task.privileged(self.cell),
         }
 
     def expert(self) -> Any:
         """A fresh scripted expert for this env's task (privileged; twin only)."""
         return self.task.make_expert()
-
-
-def validate_action(a: np.ndarray) -> str:
-    """'' if ``a`` is a valid action, else the reason it is rejected."""
-    if a.shape != (ACTION_DIM,):
-        return f"rejected: action must have {ACTION_DIM} entries, got shape {a.shape}"
-    if not np.all(np.isfinite(a)):
-        return "rejected: non-finite action"
-    if np.any(np.abs(a) > 1.0 + ACTION_TOLERANCE):
-        return f"rejected: action outside [-1, 1] (max |a| = {np.max(np.abs(a)):.3g})"
-    return ""

@@ -20,7 +20,8 @@ import numpy as np
 from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.data.episodes import EpisodeSpec, EpisodeStore
-from robot_rl.envs.twin_env import ACTION_DIM, TwinEnv
+from robot_rl.envs.twin_env import TwinEnv
+from robot_rl.spec import ACTION_DIM
 from robot_rl.hil.command import command_twist, has_button
 from robot_rl.hil.commanders import Commander
 from robot_rl.hil.deadband import apply_deadband

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import collections
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 import numpy as np
 
 from robot_rl.bus.api import Bus
 from robot_rl.bus.msgs import Action, DiagnosticArray, Float32, PoseStamped
 from robot_rl.control.safety import Pose, SafetyConfig, SafetyFilter, SafetyReport
-from robot_rl.envs.twin_env import validate_action
 from robot_rl.nodes import diagnostics as diag
 from robot_rl.nodes.convert import pose_from_msg, pose_to_msg, stamp_s
 from robot_rl.nodes.qos import COMMANDS, EVENTS, STATE_SUB
+from robot_rl.spec import action_scaling, validate_action
 
 
 def _bridge_safety() -> SafetyConfig:
@@ -57,25 +56,6 @@ class BridgeConfig:
     current_pose_topic: str = "current_pose"
     gripper_topic: str = "gripper/command"
     diagnostics_topic: str = "/diagnostics"
-
-
-class ActionScales(Protocol):
-    """Config fields that say how an action maps to motion (the bridge's, the actor's)."""
-
-    task: str
-    action_scale_pos_m: float
-    action_scale_rot_rad: float
-    rot_axes: tuple[bool, bool, bool]
-
-
-def action_scaling(cfg: ActionScales) -> tuple[float, float, np.ndarray]:
-    """(metres per unit, radians per unit, rotation-axis mask) after the ``task`` override."""
-    if not cfg.task:
-        return cfg.action_scale_pos_m, cfg.action_scale_rot_rad, np.array(cfg.rot_axes, float)
-    from robot_rl.twin.tasks import make_task
-
-    tc = make_task(cfg.task).cfg
-    return tc.action_scale_pos_m, tc.action_scale_rot_rad, np.array(tc.rot_axes, float)
 
 
 def resolved_safety(cfg: BridgeConfig) -> SafetyConfig:

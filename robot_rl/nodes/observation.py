@@ -19,7 +19,7 @@ import numpy as np
 
 from robot_rl.control.rotations import quat_conj, quat_mul, quat_to_rotvec
 from robot_rl.control.safety import Pose
-from robot_rl.envs.twin_env import PROPRIO_DIM
+from robot_rl.spec import PROPRIO_DIM
 
 
 @dataclass

@@ -26,6 +26,14 @@ class TrainConfig:
 
     # Registered twin task.
     task: str = "pick_cube"
+    # A registered gymnasium env id to train on instead of the twin task ("" = the twin).
+    # Its actions are rescaled from [-1, 1] to its bounds, its observations mapped to the
+    # core's layout (robot_rl/loop/envs.py).
+    env_id: str = ""
+    # Keyword arguments of gymnasium.make(env_id).
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    # The info key of env_id that says an episode succeeded (absent: never).
+    success_key: str = "success"
     # Observation mode: "state" (proprio + object state) or "pixels" (proprio + 2 cameras).
     obs: Literal["state", "pixels"] = "state"
     # Add the task's dense shaping term to the sparse success reward.
@@ -136,6 +144,14 @@ def default_config(task: str, obs: str) -> TrainConfig:
     return TrainConfig(task=task, obs="state", dense_reward=True, sac=twin_sac_config())
 
 
+def gym_config(env_id: str) -> TrainConfig:
+    """The default for a foreign gymnasium env: plain SAC, state observations, no demos,
+    the whole budget (a foreign env has no success rate to stop at)."""
+    return TrainConfig(
+        env_id=env_id, obs="state", demos=0, stop_at_success=None, sac=sac_config()
+    )
+
+
 def to_dict(cfg: TrainConfig) -> dict[str, Any]:
     out = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "sac"}
     out["sac"] = config_to_dict(cfg.sac)
@@ -149,7 +165,10 @@ def from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> TrainCon
     if unknown:
         raise KeyError(f"unknown training config keys {unknown}; known: {sorted(names)}")
     if base is None:
-        base = default_config(data.get("task", "pick_cube"), data.get("obs", "state"))
+        if data.get("env_id"):
+            base = gym_config(str(data["env_id"]))
+        else:
+            base = default_config(data.get("task", "pick_cube"), data.get("obs", "state"))
     values = {k: v for k, v in data.items() if k != "sac"}
     cfg = dataclasses.replace(base, **values)
     if "sac" in data:

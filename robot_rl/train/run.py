@@ -27,16 +27,18 @@ from robot_rl.hil.routing import RouterConfig
 from robot_rl.hil.session import HilSession
 from robot_rl.hil.sim_operator import SimOperatorConfig, SimulatedOperator
 from robot_rl.hil.twin_loop import sim_operator_session
-from robot_rl.train import checkpoint
-from robot_rl.train.actor import Actor
+from robot_rl.loop.actor import ActorCore, ActorSettings
+from robot_rl.loop.envs import make_gym_env
+from robot_rl.loop.learner import LearnerCore
 from robot_rl.train.config import TrainConfig, save_json
 from robot_rl.train.demos import episode_spec, record_scripted
 from robot_rl.train.learned_reward import LearnedRewardEnv, classifier_source, reward_preflight
-from robot_rl.train.learner import Learner
 from robot_rl.train.report import EvalPoint, plot_success, save_frame_strip, summary_table
 from robot_rl.twin.tasks import make_task
 
+ACTOR_ID = "actor0"  # the in-process actor; a bus actor resuming this run takes the same id
 EVAL_SEED_BASE = 10_000_000  # evaluation seeds never overlap training seeds
+CONTROL_HZ = 10.0  # policy rate: env steps per robot-second (robot-minutes on the plots)
 
 
 @dataclass
@@ -54,9 +56,12 @@ class RunResult:
         return self.history[-1].success if self.history else 0.0
 
 
-def make_env(cfg: TrainConfig, learned_reward: bool = True) -> TwinEnv:
-    """The training env; with ``cfg.reward_model`` and ``learned_reward`` its reward comes
-    from that classifier. Evaluation envs pass ``learned_reward=False``."""
+def make_env(cfg: TrainConfig, learned_reward: bool = True) -> Any:
+    """The training env: a foreign gymnasium env (``cfg.env_id``, adapted) or the twin
+    task; with ``cfg.reward_model`` and ``learned_reward`` the twin's reward comes from that
+    classifier. Evaluation envs pass ``learned_reward=False``."""
+    if cfg.env_id:
+        return make_gym_env(cfg.env_id, cfg.env_kwargs, cfg.success_key)
     task_cfg = replace(make_task(cfg.task).cfg, dense_reward=cfg.dense_reward)
     env_cfg = EnvConfig(task=cfg.task, obs=cfg.obs, task_cfg=task_cfg)
     env_cfg.cell = replace(env_cfg.cell, image_size=(cfg.image_size, cfg.image_size))
@@ -66,11 +71,13 @@ def make_env(cfg: TrainConfig, learned_reward: bool = True) -> TwinEnv:
     return LearnedRewardEnv(env_cfg, source)
 
 
-def _hil(cfg: TrainConfig, env: TwinEnv) -> tuple[HilSession, SimulatedOperator] | None:
+def _hil(cfg: TrainConfig, env: Any) -> tuple[HilSession, SimulatedOperator] | None:
     """The simulated operator and its session, when ``cfg.hil`` is on (routing only: the
     learner stores what the actor routes)."""
     if cfg.hil == "off":
         return None
+    if not isinstance(env, TwinEnv):
+        raise ValueError("the simulated operator needs a twin task (hil with env_id)")
     op = SimOperatorConfig(
         reaction_delay_s=cfg.operator_reaction_delay_s,
         action_noise_std=cfg.operator_action_noise_std,
@@ -83,7 +90,7 @@ def _hil(cfg: TrainConfig, env: TwinEnv) -> tuple[HilSession, SimulatedOperator]
 
 
 def evaluate(
-    env: TwinEnv,
+    env: Any,
     agent: SACAgent,
     episodes: int,
     frames: bool = False,
@@ -95,63 +102,81 @@ def evaluate(
         obs, _ = env.reset(seed=seed_base + ep)
         done, ret, info = False, 0.0, {"success": False}
         while not done:
-            if frames and ep == 0:
+            if frames and ep == 0 and isinstance(env, TwinEnv):
                 strip.append(env.render())
             obs, reward, terminated, truncated, info = env.step(agent.act(obs, deterministic=True))
             ret += reward
             done = terminated or truncated
-        if frames and ep == 0:
+        if frames and ep == 0 and isinstance(env, TwinEnv):
             strip.append(env.render())
-        wins += bool(info["success"])
+        wins += bool(info.get("success", False))
         returns.append(ret)
     return wins / episodes, float(np.mean(returns)), strip
 
 
+def _fill_demos(
+    cfg: TrainConfig, env: Any, learner: LearnerCore, run_dir: Path, progress: bool
+) -> None:
+    """Record the missing scripted demos (twin tasks) and load the store into the learner."""
+    demo_dir = Path(cfg.demo_path) if cfg.demo_path else run_dir / "demos"
+    if cfg.demo_path and not demo_dir.is_dir():
+        raise FileNotFoundError(f"demo store not found: {demo_dir}")
+    if cfg.demos <= 0 and not cfg.demo_path:
+        return
+    if cfg.env_id and not cfg.demo_path:
+        raise ValueError("scripted demos exist only for twin tasks: set demos: 0 or demo_path")
+    # Opening with the env's spec also rejects demos recorded for other cameras/shapes.
+    store = EpisodeStore(demo_dir, episode_spec(env))
+    missing = cfg.demos - len(store) if not cfg.demo_path else 0
+    if missing > 0:
+        seed = cfg.seed * 7919 + len(store)
+        record_scripted(make_env(cfg), demo_dir, missing, seed=seed, progress=progress)
+        store = EpisodeStore(demo_dir)
+    learner.load_demos(store)
+
+
 def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
-    """Train (or resume) in ``run_dir``; returns the evaluation history."""
+    """Train (or resume) in ``run_dir`` through the in-process link: one `ActorCore` and
+    one `LearnerCore` in this process, acks at once. Returns the evaluation history."""
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.torch_threads)
     env, eval_env = make_env(cfg), make_env(cfg, learned_reward=False)
     spec = obs_spec_from_space(env.observation_space)
-    learner = Learner(cfg, spec, run_dir)
+    action_dim = int(np.prod(env.action_space.shape))
+    learner = LearnerCore(cfg, spec, action_dim, run_dir)
     result = RunResult(run_dir)
-    demo_dir = Path(cfg.demo_path) if cfg.demo_path else run_dir / "demos"
-    if cfg.demo_path and not demo_dir.is_dir():
-        raise FileNotFoundError(f"demo store not found: {demo_dir}")
-    if cfg.demos > 0 or cfg.demo_path:
-        # Opening with the env's spec also rejects demos recorded for other cameras/shapes.
-        store = EpisodeStore(demo_dir, episode_spec(env))
-        missing = cfg.demos - len(store) if not cfg.demo_path else 0
-        if missing > 0:
-            record_scripted(
-                make_env(cfg),
-                demo_dir,
-                missing,
-                seed=cfg.seed * 7919 + len(store),
-                progress=progress,
-            )
-            store = EpisodeStore(demo_dir)
-        learner.load_demos(store)
-    actor = Actor(
-        env, SACAgent(cfg.sac, spec, action_dim=7), cfg.seed, cfg.random_steps, _hil(cfg, env)
+    hil = _hil(cfg, env)
+    actor = ActorCore(
+        env,
+        SACAgent(cfg.sac, spec, action_dim),
+        ActorSettings(ACTOR_ID, cfg.seed, cfg.random_steps),
+        learner.receive,
+        hil[0] if hil else None,
+        hil[1].command if hil else None,
+        (lambda: float(env.cell.data.time)) if hil else time.monotonic,
     )
     history_rows: list[dict[str, Any]] = []
-    previous = checkpoint.latest(run_dir)
-    if previous is None and isinstance(env, LearnedRewardEnv) and cfg.reward_check_episodes > 0:
-        # The training env itself: the actor resets it with its own seeds before acting.
-        warning = reward_preflight(env, cfg.reward_check_episodes, run_dir / "reward_check.json")
-        if warning:
-            print(warning)
-    if previous is not None:
-        state = learner.restore(previous)
-        actor.env_steps, actor.seq = learner.env_steps, learner.last_seq
-        actor.episodes = int(state["episodes"])
-        history_rows = list(state["history"])
+    restored = learner.restored
+    if restored is None:
+        _fill_demos(cfg, env, learner, run_dir, progress)
+        if isinstance(env, LearnedRewardEnv) and cfg.reward_check_episodes > 0:
+            # The training env itself: the actor resets it with its own seeds before acting.
+            path = run_dir / "reward_check.json"
+            warning = reward_preflight(env, cfg.reward_check_episodes, path)
+            if warning:
+                print(warning)
+    else:
+        actor.resume(
+            learner.env_steps, int(restored.get("episodes", 0)), learner.acks.get(ACTOR_ID, 0)
+        )
+        history_rows = list(restored.get("history", []))
         result.resumed_from = learner.env_steps
-        print(f"resumed {run_dir} from env step {learner.env_steps} ({previous.name})")
+        print(f"resumed {run_dir} from env step {learner.env_steps}")
     save_json(cfg, run_dir / "config.json")
     result.history = [EvalPoint(**row) for row in history_rows]
-    actor.load_weights(learner.publish(force=True) or {})
+    weights = learner.publish(force=True)
+    assert weights is not None
+    actor.load_weights(weights[1])
 
     from torch.utils.tensorboard import SummaryWriter  # slow import, only when training
 
@@ -159,20 +184,21 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
     t_start = time.perf_counter() - (history_rows[-1]["wall_s"] if history_rows else 0.0)
     bar = tqdm(
         total=cfg.env_steps,
-        initial=learner.env_steps,
+        initial=actor.env_steps,
         disable=not progress,
         unit="step",
-        desc=f"train {cfg.task}/{cfg.obs}",
+        desc=f"train {run_name(cfg)}",
     )
     next_eval = (actor.env_steps // cfg.eval_every_steps + 1) * cfg.eval_every_steps
     next_ckpt = (actor.env_steps // cfg.checkpoint_every_steps + 1) * cfg.checkpoint_every_steps
     stop = False
     while actor.env_steps < cfg.env_steps and not stop:
-        learner.ingest(actor.step())
+        actor.step()
+        actor.sender.on_ack(learner.acks.get(ACTOR_ID, 0))
         learner.train()
         weights = learner.publish()
         if weights is not None:
-            actor.load_weights(weights)
+            actor.load_weights(weights[1])
         for ep in actor.finished:
             writer.add_scalar("train/return", ep.ret, actor.env_steps)
             writer.add_scalar("train/success", float(ep.success), actor.env_steps)
@@ -184,35 +210,41 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
         bar.update()
         if actor.env_steps >= next_eval or actor.env_steps >= cfg.env_steps:
             next_eval += cfg.eval_every_steps
-            point = _evaluate_point(cfg, eval_env, learner, t_start, actor.env_steps)
+            point = evaluate_point(cfg, eval_env, learner, t_start, actor.env_steps)
             result.history.append(point)
             history_rows.append(point.__dict__)
-            _log(writer, point, learner)
+            log_point(writer, point, learner.last_metrics)
             write_metrics(result.history, run_dir / "metrics.csv")
             bar.set_postfix(success=f"{point.success:.0%}", upd_s=f"{point.updates_per_s:.0f}")
             stop = cfg.stop_at_success is not None and point.success >= cfg.stop_at_success
         if actor.env_steps >= next_ckpt or stop or actor.env_steps >= cfg.env_steps:
             next_ckpt += cfg.checkpoint_every_steps
-            learner.save({"episodes": actor.episodes, "history": history_rows})
+            learner.checkpoint({"episodes": actor.episodes, "history": history_rows})
     bar.close()
     writer.close()
     result.env_steps = actor.env_steps
     result.num_updates = learner.agent.num_updates
     result.wall_s = time.perf_counter() - t_start
-    _write_outputs(cfg, run_dir, result, eval_env, learner)
+    write_outputs(cfg, run_dir, result, eval_env, learner.agent)
     env.close()
     eval_env.close()
     return result
 
 
-def _evaluate_point(
-    cfg: TrainConfig, env: TwinEnv, learner: Learner, t_start: float, env_steps: int
+def run_name(cfg: TrainConfig) -> str:
+    """``task/obs`` or the gymnasium env id, for titles and progress bars."""
+    return cfg.env_id or f"{cfg.task}/{cfg.obs}"
+
+
+def evaluate_point(
+    cfg: TrainConfig, env: Any, learner: LearnerCore, t_start: float, env_steps: int
 ) -> EvalPoint:
+    """Evaluate the learner's current policy on the evaluation seeds."""
     success, ret, _ = evaluate(env, learner.agent, cfg.eval_episodes)
-    upd_s = learner.agent.num_updates / max(learner.update_time_s, 1e-9)
+    upd_s = learner.updates_per_s
     return EvalPoint(
         env_steps=env_steps,
-        robot_minutes=env_steps / env.cfg.control_hz / 60.0,
+        robot_minutes=env_steps / CONTROL_HZ / 60.0,
         wall_s=time.perf_counter() - t_start,
         updates=learner.agent.num_updates,
         updates_per_s=upd_s,
@@ -221,27 +253,30 @@ def _evaluate_point(
     )
 
 
-def _log(writer: Any, point: EvalPoint, learner: Learner) -> None:
+def log_point(writer: Any, point: EvalPoint, metrics: dict[str, float]) -> None:
+    """An evaluation point and the learner's last metrics to TensorBoard."""
     step = point.env_steps
     writer.add_scalar("eval/success", point.success, step)
     writer.add_scalar("eval/return", point.mean_return, step)
     writer.add_scalar("perf/updates_per_s", point.updates_per_s, step)
-    for key, value in learner.last_metrics.items():
+    for key, value in metrics.items():
         writer.add_scalar(f"learner/{key}", value, step)
 
 
-def _write_outputs(
-    cfg: TrainConfig, run_dir: Path, result: RunResult, eval_env: TwinEnv, learner: Learner
+def write_outputs(
+    cfg: TrainConfig, run_dir: Path, result: RunResult, eval_env: Any, agent: SACAgent
 ) -> None:
+    """metrics.csv, the success plot and a strip of evaluation frames (twin only)."""
     write_metrics(result.history, run_dir / "metrics.csv")
     plot_success(
         result.history,
         run_dir / "success_vs_robot_minutes.png",
-        title=f"{cfg.task} from {cfg.obs}, seed {cfg.seed}",
+        title=f"{run_name(cfg)}, seed {cfg.seed}",
         target=cfg.stop_at_success,
     )
-    _, _, frames = evaluate(eval_env, learner.agent, 1, frames=True)
-    save_frame_strip(frames, run_dir / "eval_frames.png")
+    _, _, frames = evaluate(eval_env, agent, 1, frames=True)
+    if frames:
+        save_frame_strip(frames, run_dir / "eval_frames.png")
 
 
 def write_metrics(history: list[EvalPoint], path: Path) -> None:
@@ -255,7 +290,12 @@ def write_metrics(history: list[EvalPoint], path: Path) -> None:
 
 def format_summary(cfg: TrainConfig, result: RunResult) -> str:
     table = summary_table(
-        cfg.task, cfg.obs, result.history, result.num_updates, result.wall_s, result.run_dir
+        cfg.env_id or cfg.task,
+        "state" if cfg.env_id else cfg.obs,
+        result.history,
+        result.num_updates,
+        result.wall_s,
+        result.run_dir,
     )
     if cfg.hil != "off":
         table += f"\nhuman in the loop   {cfg.hil}, simulated operator in control for "

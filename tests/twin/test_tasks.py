@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robot_rl.envs.twin_env import PROPRIO_DIM, TwinEnv
+from robot_rl.envs.twin_env import TwinEnv
+from robot_rl.spec import PROPRIO_DIM
 from robot_rl.twin.tasks import TASKS, make_task
 
 pytestmark = pytest.mark.twin

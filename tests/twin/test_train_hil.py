@@ -11,9 +11,9 @@ import pytest
 
 from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import obs_spec_from_space
-from robot_rl.train.actor import Actor
+from robot_rl.loop.actor import ActorCore, ActorSettings
+from robot_rl.loop.learner import LearnerCore
 from robot_rl.train.config import default_config
-from robot_rl.train.learner import Learner
 from robot_rl.train.run import _hil, make_env
 
 pytestmark = pytest.mark.twin
@@ -25,11 +25,17 @@ def test_operator_steps_reach_the_learner(mode: str, tmp_path: Path) -> None:
     cfg.hil, cfg.random_steps, cfg.operator_reaction_delay_s = mode, 0, 0.1
     env = make_env(cfg)
     spec = obs_spec_from_space(env.observation_space)
-    learner = Learner(cfg, spec, tmp_path)
+    learner = LearnerCore(cfg, spec, 7, tmp_path)
     # An untrained policy gets stuck, so the operator takes over.
-    actor = Actor(env, SACAgent(cfg.sac, spec), cfg.seed, cfg.random_steps, _hil(cfg, env))
-    while actor.episodes < 4:
-        learner.ingest(actor.step())
+    hil = _hil(cfg, env)
+    assert hil is not None
+    settings = ActorSettings(seed=cfg.seed, random_steps=cfg.random_steps)
+    clock = lambda: float(env.cell.data.time)  # noqa: E731
+    session, operator = hil
+    agent = SACAgent(cfg.sac, spec, 7)
+    actor = ActorCore(env, agent, settings, learner.receive, session, operator.command, clock)
+    while len(actor.finished) < 4:
+        actor.step()
     operator_steps = sum(ep.intervention_steps for ep in actor.finished)
     assert operator_steps > 0 and sum(ep.interventions for ep in actor.finished) > 0
     assert learner.env_steps == actor.env_steps
@@ -77,7 +83,7 @@ def test_rlif_demos_carry_no_task_reward(tmp_path: Path) -> None:
     rewards = {}
     for mode in ("hil_serl", "rlif"):
         cfg.hil = mode
-        learner = Learner(cfg, spec, tmp_path / mode)
+        learner = LearnerCore(cfg, spec, 7, tmp_path / mode)
         n = learner.load_demos(store)
         rewards[mode] = learner.demo.reward[:n]
     assert np.abs(rewards["hil_serl"]).min() > 0 and not rewards["rlif"].any()

@@ -1,0 +1,197 @@
+"""`ActorCore`: steps an env with the newest policy weights it has and numbers every
+transition it emits. It never waits for the learner: weights arrive when they arrive,
+transitions wait in the resend window (robot_rl.loop.delivery) until acknowledged.
+
+With a human-in-the-loop session each step is arbitrated (the operator's command against
+the policy's proposal) and routed (robot_rl.hil.routing): one env step then yields 0, 1 or
+2 transitions, each naming its learner buffer.
+
+Bus-free: the in-process link (robot_rl.train.run) hands it a `TwinEnv` (or any gymnasium
+env through robot_rl.loop.envs) and the learner's ``receive``; the actor node
+(robot_rl.nodes.actor) hands it a `BusEnv` and a publisher.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
+from robot_rl.hil.session import HilSession
+from robot_rl.loop.delivery import TransitionSender
+from robot_rl.loop.types import EpisodeStats, Transition
+
+# The operator's newest command, given the policy's proposal and the arbiter clock (s).
+CommandSource = Callable[[np.ndarray, float], TeleopCommand | None]
+
+
+class Policy(Protocol):
+    """What the actor needs of an agent (robot_rl.agents.sac.SACAgent)."""
+
+    def act(self, obs: Mapping[str, Any], deterministic: bool = False) -> np.ndarray: ...
+
+    def load_trainable_state(self, state: Mapping[str, Any]) -> None: ...
+
+
+@dataclass
+class ActorSettings:
+    """Settings of one actor (the learning settings are the learner's)."""
+
+    actor_id: str = "actor0"  # unique per actor; the learner acknowledges per actor_id
+    seed: int = 0  # episode k resets with seed * 1_000_003 + k (< 0: the cell chooses)
+    random_steps: int = 0  # uniform-random actions for the first N env steps
+    deterministic: bool = False  # act with the policy mean (evaluation)
+    max_unacked: int = 5000  # kept for resending; beyond it new transitions are dropped
+    resend_timeout_s: float = 1.0  # wall s without ack progress before resending
+    success_key: str = "success"  # info key of the env that says an episode succeeded
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """Reset seed of episode ``episode``: a resumed run continues the same sequence."""
+    return -1 if seed < 0 else seed * 1_000_003 + episode
+
+
+class ActorCore:
+    """See the module docstring. ``publish`` hands a transition to the link (non-blocking);
+    ``clock`` gives the arbiter's time in seconds (sim or bus time)."""
+
+    def __init__(
+        self,
+        env: Any,
+        policy: Policy,
+        settings: ActorSettings,
+        publish: Callable[[Transition], None],
+        hil: HilSession | None = None,
+        commands: CommandSource | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if (hil is None) != (commands is None):
+            raise ValueError("a human-in-the-loop session needs a command source, and back")
+        self.env, self.policy, self.settings = env, policy, settings
+        self.hil, self.commands, self.clock = hil, commands, clock
+        self.action_dim = int(np.prod(env.action_space.shape))
+        self.sender = TransitionSender(publish, settings.max_unacked, settings.resend_timeout_s)
+        self.rng = np.random.default_rng(max(settings.seed, 0) + 17)
+        self.policy_version = -1
+        self.env_steps = 0  # env steps taken, over all runs
+        self.episodes = 0  # episodes started, over all runs (the next episode's id)
+        self.finished: list[EpisodeStats] = []  # drained by the driver
+        self.aborted = 0
+        self._obs: dict[str, Any] | None = None
+        self._stamp_ns = 0
+        self._step = 0
+        self._ret = 0.0
+
+    def resume(self, env_steps: int, episodes: int, acked_seq: int) -> None:
+        """Continue a run: counters from the learner's checkpoint, seqs after its ack."""
+        self.env_steps, self.episodes = env_steps, episodes
+        self.sender.next_seq = self.sender.acked = acked_seq
+        self.sender.next_seq += 1
+
+    def load_weights(self, state: Mapping[str, Any]) -> bool:
+        """Take a newer weight version (``state["policy_version"]``); older or equal ones
+        are ignored. Returns True when loaded."""
+        version = int(state["policy_version"])
+        if version <= self.policy_version:
+            return False
+        self.policy.load_trainable_state(state)
+        self.policy_version = version
+        return True
+
+    @property
+    def in_episode(self) -> bool:
+        """True between a reset and the end of its episode."""
+        return self._obs is not None
+
+    def begin_episode(self) -> dict[str, Any]:
+        """Reset the env (it may raise: the episode then does not count). Returns obs."""
+        obs, info = self.env.reset(seed=episode_seed(self.settings.seed, self.episodes))
+        self._obs, self._step, self._ret = obs, 0, 0.0
+        self._stamp_ns = int(info.get("stamp_ns", time.time_ns()))
+        self.episodes += 1
+        if self.hil is not None:
+            self.hil.reset()
+        return obs
+
+    def abort_episode(self) -> None:
+        """End the current episode without a transition (the cell stopped answering)."""
+        if self._obs is not None:
+            self.aborted += 1
+            self._obs = None
+            if self.hil is not None:
+                self.hil.end_episode()
+
+    def _propose(self, obs: dict[str, Any]) -> np.ndarray:
+        if self.env_steps < self.settings.random_steps:
+            return self.rng.uniform(-1.0, 1.0, self.action_dim).astype(np.float32)
+        return np.asarray(self.policy.act(obs, self.settings.deterministic), dtype=np.float32)
+
+    def step(self) -> list[Transition]:
+        """One env step (resetting first when needed); returns its numbered transitions.
+        The env may raise (a stale cell): call `abort_episode` then."""
+        if self._obs is None:
+            self.begin_episode()
+        obs = self._obs
+        assert obs is not None
+        action = self._propose(obs)
+        decision = None
+        if self.hil is not None and self.commands is not None:
+            now_s = self.clock()
+            decision = self.hil.act(obs, action, self.commands(action, now_s), now_s)
+            action = np.asarray(decision.action, dtype=np.float32)
+        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        self.env_steps += 1
+        self._ret += float(reward)
+        if decision is None:
+            routed = [("online", obs, action, reward, next_obs, terminated, truncated, False)]
+        else:
+            assert self.hil is not None
+            routed = [
+                (
+                    r.buffer,
+                    r.obs,
+                    r.action,
+                    r.reward,
+                    r.next_obs,
+                    r.terminated,
+                    r.truncated,
+                    r.intervened,
+                )
+                for r in self.hil.route(obs, decision, reward, next_obs, terminated, truncated)
+            ]
+        out = []
+        for buffer, o, a, r, n, term, trunc, intervened in routed:
+            template = Transition(
+                self.settings.actor_id, 0, self.episodes - 1, self._step, self._stamp_ns,
+                dict(o), np.asarray(a, np.float32), float(r), dict(n), bool(term),
+                bool(trunc), bool(intervened), self.policy_version, buffer,
+            )  # fmt: skip
+            seq = self.sender.send(lambda n, t=template: dataclasses.replace(t, seq=n))
+            if seq is not None:
+                out.append(self.sender.unacked[seq])
+        self._step += 1
+        self._stamp_ns = int(info.get("stamp_ns", time.time_ns()))
+        if terminated or truncated:
+            self._finish(bool(info.get(self.settings.success_key, False)))
+        else:
+            self._obs = next_obs
+        return out
+
+    def _finish(self, success: bool) -> None:
+        stats = self.hil.end_episode() if self.hil is not None else {}
+        self.finished.append(
+            EpisodeStats(
+                self.episodes - 1,
+                self._step,
+                self._ret,
+                success,
+                int(stats.get("hil/interventions", 0)),
+                int(stats.get("hil/human_steps", 0)),
+            )
+        )
+        self._obs = None

@@ -1,0 +1,50 @@
+"""The cell contract: action and proprioception layouts, action validation and scaling.
+
+Robot-side code (the impedance bridge, the reset and camera nodes) depends on this module,
+so it imports no simulator, torch or gymnasium (tests/unit/test_import_hygiene.py).
+Layouts are documented in docs/interfaces.md.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+# Policy action: [dpos (3), drot (3, rotation vector), gripper (1)] in [-1, 1], base frame.
+ACTION_DIM = 7
+# Proprioception: tcp_pos 3, tcp_quat (wxyz) 4, linvel 3, angvel 3, gripper opening 1,
+# external wrench 6.
+PROPRIO_DIM = 20
+ACTION_TOLERANCE = 1e-6  # |a| may exceed 1 by this much (float round-off)
+
+
+def validate_action(a: np.ndarray) -> str:
+    """'' if ``a`` is a valid action, else the reason it is rejected."""
+    if a.shape != (ACTION_DIM,):
+        return f"rejected: action must have {ACTION_DIM} entries, got shape {a.shape}"
+    if not np.all(np.isfinite(a)):
+        return "rejected: non-finite action"
+    if np.any(np.abs(a) > 1.0 + ACTION_TOLERANCE):
+        return f"rejected: action outside [-1, 1] (max |a| = {np.max(np.abs(a)):.3g})"
+    return ""
+
+
+class ActionScales(Protocol):
+    """Config fields that say how an action maps to motion (the bridge's, the actor's)."""
+
+    task: str
+    action_scale_pos_m: float
+    action_scale_rot_rad: float
+    rot_axes: tuple[bool, bool, bool]
+
+
+def action_scaling(cfg: ActionScales) -> tuple[float, float, np.ndarray]:
+    """(metres per unit, radians per unit, rotation-axis mask) after the ``task`` override.
+    Only a twin ``task`` name loads the twin's task registry (and with it the simulator)."""
+    if not cfg.task:
+        return cfg.action_scale_pos_m, cfg.action_scale_rot_rad, np.array(cfg.rot_axes, float)
+    from robot_rl.twin.tasks import make_task
+
+    tc = make_task(cfg.task).cfg
+    return tc.action_scale_pos_m, tc.action_scale_rot_rad, np.array(tc.rot_axes, float)
