@@ -21,12 +21,12 @@ from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.data.episodes import EpisodeSpec, EpisodeStore
 from robot_rl.envs.twin_env import TwinEnv
-from robot_rl.spec import ACTION_DIM
 from robot_rl.hil.command import command_twist, has_button
 from robot_rl.hil.commanders import Commander
 from robot_rl.hil.deadband import apply_deadband
 from robot_rl.hil.mapping import TeleopMapping
 from robot_rl.hil.session import TCP_QUAT_SLICE
+from robot_rl.spec import ACTION_DIM
 
 log = logging.getLogger(__name__)
 

@@ -41,12 +41,12 @@ from robot_rl.bus.msgs import (
     Time,
     WrenchStamped,
 )
-from robot_rl.spec import ACTION_DIM
 from robot_rl.nodes.convert import image_from_msg, pose_from_msg, wrench_from_msg
 from robot_rl.nodes.observation import ObsConfig, ObservationAssembler, StaleObservationError
 from robot_rl.nodes.qos import COMMANDS, EVENTS, IMAGES, STATE_SUB
 from robot_rl.rewards.hold import HoldConfig, SuccessHold
 from robot_rl.rewards.source import RewardOutput
+from robot_rl.spec import ACTION_DIM
 
 Spin = Callable[[float], int]
 

@@ -18,9 +18,9 @@ import numpy as np
 
 from robot_rl.data.episodes import EpisodeSpec, EpisodeStore
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
-from robot_rl.spec import ACTION_DIM, PROPRIO_DIM
 from robot_rl.rewards.lighting import LightingConfig, LightRandomizer
 from robot_rl.rewards.perturb import PerturbConfig, PerturbedExpert, draw_mode
+from robot_rl.spec import ACTION_DIM, PROPRIO_DIM
 from robot_rl.twin.cell import CellConfig
 
 

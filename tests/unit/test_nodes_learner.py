@@ -162,8 +162,9 @@ def test_an_unknown_buffer_is_rejected(tmp_path: Path) -> None:
 def test_a_log_written_before_transitions_named_their_buffer_still_replays(
     tmp_path: Path,
 ) -> None:
-    from robot_rl.bus.cdr import encode
     from robot_rl.nodes.wal import WriteAheadLog
+
+    from robot_rl.bus.cdr import encode
 
     cfg = _cfg(tmp_path)
     wal = WriteAheadLog(tmp_path / "l" / "wal", False)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from robot_rl.nodes.wal import WriteAheadLog, read_segment, segment_path
 
 from robot_rl.agents.types import ObsSpec
 from robot_rl.bus.cdr import decode, encode
@@ -15,7 +16,6 @@ from robot_rl.bus.msgs import PolicyWeights, Time, Transition
 from robot_rl.nodes import transitions as tr
 from robot_rl.nodes.observation import ObsConfig
 from robot_rl.nodes.policy import PolicyConfig, build_agent
-from robot_rl.nodes.wal import WriteAheadLog, read_segment, segment_path
 from robot_rl.nodes.weights import msg_to_weights, weights_to_msg
 
 SPEC = ObsSpec(20, ("front",), (8, 8, 3))
