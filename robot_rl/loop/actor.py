@@ -104,6 +104,11 @@ class ActorCore:
         return True
 
     @property
+    def episode_step(self) -> int:
+        """Index of the next step within the current episode."""
+        return self._step
+
+    @property
     def in_episode(self) -> bool:
         """True between a reset and the end of its episode."""
         return self._obs is not None

@@ -37,6 +37,22 @@ from robot_rl.train.config import TrainConfig, to_dict
 _log = logging.getLogger(__name__)
 
 
+def obs_problem(obs: dict[str, Any], spec: ObsSpec) -> str:
+    """'' if ``obs`` has ``spec``'s layout (float32 state, uint8 images), else why not."""
+    state = obs.get("state")
+    if not isinstance(state, np.ndarray) or state.dtype != np.float32:
+        return "state missing or not float32"
+    if state.shape != (spec.state_dim,) or not np.isfinite(state).all():
+        return f"state shape {state.shape} (expected ({spec.state_dim},)) or non-finite"
+    images = obs.get("images", {})
+    if set(images) != set(spec.cameras):
+        return f"cameras {sorted(images)}, expected {sorted(spec.cameras)}"
+    for cam, img in images.items():
+        if img.dtype != np.uint8 or img.shape != spec.image_shape:
+            return f"image {cam} {img.dtype} {img.shape}, expected uint8 {spec.image_shape}"
+    return ""
+
+
 class DivergenceError(RuntimeError):
     """A non-finite loss or weight: training stops, the last good checkpoint stays."""
 
@@ -82,6 +98,7 @@ class LearnerCore:
         self.intake: TransitionIntake[Transition] = TransitionIntake(self.link.max_out_of_order)
         self.env_steps = 0  # distinct (actor, episode, step) stored, over all runs
         self._last_step: dict[str, tuple[int, int]] = {}
+        self.episodes: dict[str, int] = {}  # per actor: 1 + the highest episode id stored
         self.version = self._read_version_file()  # last weight version published
         self._updates_at_publish = -1
         self.rejected = 0
@@ -121,6 +138,7 @@ class LearnerCore:
             self.demo = found.demo
         s = found.state
         self.intake.highest = {k: int(v) for k, v in s.get("highest", {}).items()}
+        self.episodes = {k: int(v) for k, v in s.get("episodes_by_actor", {}).items()}
         self.env_steps = int(s["env_steps"])
         self.version = max(self.version, int(s.get("version", 0)))
         self.update_time_s = float(s.get("update_time_s", 0.0))
@@ -161,6 +179,7 @@ class LearnerCore:
         buffer = self.demo if t.buffer == "demo" else self.online
         buffer.add(t.obs, t.action, t.reward, t.next_obs, t.terminated, t.truncated, t.intervened)
         key = (t.episode_id, t.step)
+        self.episodes[t.actor_id] = max(self.episodes.get(t.actor_id, 0), t.episode_id + 1)
         if self._last_step.get(t.actor_id) != key:
             self._last_step[t.actor_id] = key
             self.env_steps += 1
@@ -169,6 +188,11 @@ class LearnerCore:
             self._stored_log.write(f"{t.actor_id} {t.seq} {transition_crc(t)}\n")
 
     def _check(self, t: Transition) -> str:
+        """'' if ``t`` fits this learner, else why not (malformed input from any link)."""
+        for name, obs in (("obs", t.obs), ("next_obs", t.next_obs)):
+            problem = obs_problem(obs, self.spec)
+            if problem:
+                return f"{name}: {problem}"
         if t.action.shape != (self.action_dim,) or not np.isfinite(t.action).all():
             return f"action shape {t.action.shape} (expected ({self.action_dim},)) or non-finite"
         if not math.isfinite(t.reward):
@@ -259,6 +283,7 @@ class LearnerCore:
             "online_transitions": self.online.num_transitions,
             "update_time_s": self.update_time_s,
             "wal_segment": segment,
+            "episodes_by_actor": self.episodes,
             "obs_spec": self.spec._asdict(),
             "action_dim": self.action_dim,
             **(extra or {}),

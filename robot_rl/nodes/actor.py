@@ -1,15 +1,14 @@
-"""actor: the policy acting in a cell through `BusEnv`, feeding the learner.
+"""actor: the bus adapter of `robot_rl.loop.actor.ActorCore`, acting in a cell through
+`BusEnv`.
 
-Each step becomes a numbered Transition; unacknowledged ones are kept and resent (see
-`robot_rl.nodes.transitions`). With a teleop topic (``hil.teleop_topic``) a human can take
-over: each step the policy's proposal and the newest TeleopCommand go through the arbiter
-of robot_rl.hil, the executed action is flagged ``intervened`` when the human drove, and
-the routing mode (``hil.router.mode``) turns the step into 0, 1 or 2 transitions, each
-naming its learner buffer (online or demo). The reward comes from the env's reward topic
-(the twin's task reward, or a reward node's estimates with a success hold: ``env.hold``).
-New PolicyWeights versions are loaded between steps, never in the middle of one. The actor
-never blocks on the learner: without acks it keeps acting, up to ``max_unacked`` kept
-transitions.
+Each step becomes numbered transitions that the core keeps and resends until the learner
+acknowledges them (robot_rl.loop.delivery). With a teleop topic (``hil.teleop_topic``) a
+human can take over: the core arbitrates the policy's proposal against the newest
+TeleopCommand and routes the step (``hil.router.mode``). The reward comes from the env's
+reward topic (the twin's task reward, or a reward node's estimates with a success hold:
+``env.hold``). New PolicyWeights versions are loaded between steps, never in the middle of
+one. The actor never blocks on the learner. The learning settings (network shapes, random
+warm-up, seed) are the shared TrainConfig (``policy.*``).
 """
 
 from __future__ import annotations
@@ -22,22 +21,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from robot_rl.agents.sac import SACAgent
 from robot_rl.bus.api import Bus
-from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, Time, Transition, TransitionAck
+from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, TransitionAck
+from robot_rl.bus.msgs import Transition as TransitionMsg
 from robot_rl.hil.arbiter import Arbiter
 from robot_rl.hil.mapping import TeleopMapping
 from robot_rl.hil.session import HilConfig, HilSession
 from robot_rl.hil.teleop_node import TeleopListener
+from robot_rl.loop.actor import ActorCore, ActorSettings
+from robot_rl.loop.delivery import transition_crc
 from robot_rl.nodes import diagnostics as diag
 from robot_rl.nodes.bus_env import BusEnv, BusEnvConfig, ResetFailedError
-from robot_rl.nodes.impedance_bridge import action_scaling
 from robot_rl.nodes.observation import ObsConfig, StaleObservationError
-from robot_rl.nodes.policy import PolicyConfig, build_agent
+from robot_rl.nodes.policy import PolicyConfig, obs_spec, train_config
 from robot_rl.nodes.qos import ACKS, EVENTS, TRANSITIONS, WEIGHTS
-from robot_rl.nodes.transitions import Step, TransitionSender, make_transition, transition_crc
+from robot_rl.nodes.transitions import to_msg
 from robot_rl.nodes.weights import msg_to_weights
+from robot_rl.spec import ACTION_DIM, action_scaling
 
 _log = logging.getLogger(__name__)
 Spin = Callable[[float], int]
@@ -66,9 +67,8 @@ class ActorNodeConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)  # must match the learner's
     hil: ActorHilConfig = field(default_factory=ActorHilConfig)  # human in the loop
     num_episodes: int = 0  # stop after this many episodes (0 = until stopped)
-    random_steps: int = 0  # uniform random actions for the first N steps
-    deterministic: bool = False  # act with the policy mean (evaluation)
-    seed: int = 0  # episode k resets with seed + k (-1: the reset node chooses)
+    deterministic: bool = False  # act with the policy mean, no random warm-up (evaluation)
+    seed: int = 0  # episode k resets with seed * 1_000_003 + k (-1: the reset node chooses)
     max_unacked: int = 5000  # kept for resending; beyond it new transitions are dropped
     resend_timeout_s: float = 1.0  # wall s without ack progress before resending
     drain_timeout_s: float = 10.0  # wall s to wait for the last acks when stopping
@@ -86,34 +86,45 @@ class ActorNode:
 
     def __init__(self, bus: Bus, cfg: ActorNodeConfig, spin: Spin, name: str = "actor") -> None:
         self.bus, self.cfg, self.name, self.spin = bus, cfg, name, spin
+        train = train_config(cfg.policy)
         # The agent first: building it takes a while, and the twin should not wait for an
         # actor whose publishers exist but that cannot act yet.
-        self.agent = build_agent(cfg.policy, cfg.obs)
-        self.rng = np.random.default_rng(cfg.policy.seed + 7919)
+        self.agent = SACAgent(train.sac, obs_spec(cfg.obs), ACTION_DIM, cfg.policy.device)
         self._pending_weights: PolicyWeights | None = None
-        pub = bus.publisher(cfg.transitions_topic, Transition, TRANSITIONS)
-        self.sender = TransitionSender(pub.publish, cfg.max_unacked, cfg.resend_timeout_s)
+        pub = bus.publisher(cfg.transitions_topic, TransitionMsg, TRANSITIONS)
         self._diag = bus.publisher(cfg.diagnostics_topic, DiagnosticArray, EVENTS)
         bus.subscribe(cfg.ack_topic, TransitionAck, self._on_ack, ACKS)
         bus.subscribe(cfg.weights_topic, PolicyWeights, self._on_weights, WEIGHTS)
         self.env = BusEnv(bus, cfg.obs, cfg.env, spin, cfg.actor_id)
-        self.hil: HilSession | None = None
+        hil: HilSession | None = None
         self.teleop: TeleopListener | None = None
         if cfg.hil.teleop_topic:
             pos, rot, axes = action_scaling(cfg.hil)
             ax, ay, az = (bool(a) for a in axes)
             mapping = TeleopMapping(cfg.hil.arbiter.mapping, pos, rot, (ax, ay, az))
-            self.hil = HilSession(cfg.hil, Arbiter(cfg.hil.arbiter, mapping), None)
+            hil = HilSession(cfg.hil, Arbiter(cfg.hil.arbiter, mapping), None)
             self.teleop = TeleopListener(bus, cfg.hil.teleop_topic)
-        self.interventions = 0
-        self.human_steps = 0
+        settings = ActorSettings(
+            cfg.actor_id,
+            cfg.seed,
+            0 if cfg.deterministic else train.random_steps,
+            cfg.deterministic,
+            cfg.max_unacked,
+            cfg.resend_timeout_s,
+        )
+        self.core = ActorCore(
+            self.env,
+            self.agent,
+            settings,
+            lambda t: pub.publish(to_msg(t)),
+            hil,
+            (lambda _proposal, _now: self.teleop.latest) if self.teleop else None,
+            lambda: self.bus.now().to_s(),
+        )
+        self.sender = self.core.sender
         self.weight_versions: list[int] = []
         self.sent: list[tuple[int, int]] = []  # (seq, crc) of every transition sent
-        self.episodes = 0
-        self.total_steps = 0
-        self.aborted = 0
         self.resets_failed = 0
-        self.successes = 0
 
     # ------------------------------------------------------------------ callbacks
     def _on_ack(self, msg: TransitionAck) -> None:
@@ -122,7 +133,7 @@ class ActorNode:
 
     def _on_weights(self, msg: PolicyWeights) -> None:
         newest = (
-            self._pending_weights.version if self._pending_weights else self.agent.policy_version
+            self._pending_weights.version if self._pending_weights else self.core.policy_version
         )
         if msg.version > newest:
             self._pending_weights = msg  # loaded between steps, see _apply_weights
@@ -130,38 +141,14 @@ class ActorNode:
     # ------------------------------------------------------------------ loop
     def _apply_weights(self) -> None:
         msg, self._pending_weights = self._pending_weights, None
-        if msg is None or msg.version <= self.agent.policy_version:
-            return
-        self.agent.load_trainable_state(msg_to_weights(msg))
-        self.env.policy_version = int(msg.version)
-        self.weight_versions.append(int(msg.version))
-
-    def _act(self, obs: dict[str, Any]) -> np.ndarray:
-        if self.total_steps < self.cfg.random_steps:
-            return self.rng.uniform(-1.0, 1.0, 7).astype(np.float32)
-        return self.agent.act(obs, self.cfg.deterministic)
-
-    def _send(self, step: int, stamp_ns: int, s: Step) -> None:
-        def build(seq: int) -> Transition:
-            return make_transition(
-                self.cfg.actor_id,
-                seq,
-                self.env.episode_id,
-                step,
-                Time.from_ns(stamp_ns),
-                s,
-                self.agent.policy_version,
-            )
-
-        seq = self.sender.send(build)
-        if seq is not None:
-            self.sent.append((seq, transition_crc(self.sender.unacked[seq])))
+        if msg is not None and self.core.load_weights(msg_to_weights(msg)):
+            self.env.policy_version = int(msg.version)
+            self.weight_versions.append(int(msg.version))
 
     def run_episode(self, stop: Callable[[], bool]) -> None:
         """One episode: reset, then act until terminated, truncated, stale or stopped."""
-        seed = -1 if self.cfg.seed < 0 else self.cfg.seed + self.episodes
         try:
-            obs, _ = self.env.reset(seed=seed)
+            self.core.begin_episode()
         except (ResetFailedError, StaleObservationError) as exc:
             self.resets_failed += 1
             _log.warning("actor %s: reset failed: %s", self.cfg.actor_id, exc)
@@ -169,79 +156,33 @@ class ActorNode:
             while time.monotonic() < deadline and not stop():
                 self.spin(0.05)
             return
-        self.episodes += 1
-        if self.hil is not None:
-            self.hil.reset()
         self._apply_weights()
-        try:
-            self._steps(obs, stop)
-        finally:
-            if self.hil is not None:
-                stats = self.hil.stats
-                self.interventions += stats.interventions
-                self.human_steps += stats.human_steps
-
-    def _steps(self, obs: dict[str, Any], stop: Callable[[], bool]) -> None:
-        for step in range(self.cfg.env.episode_steps):
-            if stop():
-                return
-            obs_stamp = self.env.obs_time_ns
-            proposal = self._act(obs)
-            decision = None
-            action = proposal
-            if self.hil is not None:
-                assert self.teleop is not None
-                # The teleop node stamps its commands with bus time: arbitrate on it.
-                now_s = self.bus.now().to_s()
-                decision = self.hil.act(obs, proposal, self.teleop.latest, now_s)
-                action = np.asarray(decision.action, dtype=np.float32)
+        while self.core.in_episode and not stop():
+            step = self.core.episode_step
             try:
-                next_obs, reward, terminated, truncated, _ = self.env.step(
-                    action, intervened=decision is not None and decision.intervened
-                )
+                sent = self.core.step()
             except StaleObservationError as exc:
-                self.aborted += 1
+                self.core.abort_episode()
                 self.env.abort(str(exc))
                 _log.warning("actor %s: episode aborted: %s", self.cfg.actor_id, exc)
                 return
-            if decision is None:
-                steps = [Step(obs, action, reward, next_obs, terminated, truncated, False)]
-            else:  # 0, 1 or 2 transitions, each naming its buffer (robot_rl.hil.routing)
-                assert self.hil is not None
-                routed = self.hil.route(obs, decision, reward, next_obs, terminated, truncated)
-                steps = [
-                    Step(
-                        dict(r.obs),
-                        r.action,
-                        r.reward,
-                        dict(r.next_obs),
-                        r.terminated,
-                        r.truncated,
-                        r.intervened,
-                        r.buffer,
-                    )
-                    for r in routed
-                ]
-            for s in steps:
-                self._send(step, obs_stamp, s)
-            self.total_steps += 1
+            self.sent.extend((t.seq, transition_crc(t)) for t in sent)
             self._apply_weights()
             self.sender.poll()
             if self.cfg.progress:
                 print(
-                    f"progress episode={self.episodes} step={step} seq={self.sender.next_seq - 1} "
-                    f"version={self.agent.policy_version} acked={self.sender.acked}",
+                    f"progress episode={self.core.episodes} step={step} "
+                    f"seq={self.sender.next_seq - 1} version={self.core.policy_version} "
+                    f"acked={self.sender.acked}",
                     flush=True,
                 )
-            obs = next_obs
-            if terminated or truncated:
-                self.successes += int(terminated)
-                return
 
     def run(self, stop: Callable[[], bool]) -> int:
         """Episodes until ``num_episodes`` or ``stop()``, then wait (bounded) for the last
         acks and write the summary. Returns 0."""
-        while not stop() and (self.cfg.num_episodes <= 0 or self.episodes < self.cfg.num_episodes):
+        while not stop() and (
+            self.cfg.num_episodes <= 0 or self.core.episodes < self.cfg.num_episodes
+        ):
             self.run_episode(stop)
             self.publish_diagnostics()
         deadline = time.monotonic() + self.cfg.drain_timeout_s
@@ -253,12 +194,14 @@ class ActorNode:
 
     def summary(self) -> dict[str, Any]:
         """What this actor did, for tests and logs."""
+        finished = self.core.finished
         return {
             "actor_id": self.cfg.actor_id,
-            "episodes": self.episodes,
-            "steps": self.total_steps,
-            "successes": self.successes,
-            "aborted": self.aborted,
+            "episodes": self.core.episodes,
+            "steps": self.core.env_steps,
+            "successes": sum(ep.success for ep in finished),
+            "returns": [round(ep.ret, 4) for ep in finished],
+            "aborted": self.core.aborted,
             "resets_failed": self.resets_failed,
             "sent": self.sent,
             "acked": self.sender.acked,
@@ -266,8 +209,8 @@ class ActorNode:
             "dropped": self.sender.dropped,
             "resent": self.sender.resent,
             "weight_versions": self.weight_versions,
-            "interventions": self.interventions,
-            "human_steps": self.human_steps,
+            "interventions": sum(ep.interventions for ep in finished),
+            "human_steps": sum(ep.intervention_steps for ep in finished),
         }
 
     def write_summary(self) -> None:
@@ -281,8 +224,8 @@ class ActorNode:
     def publish_diagnostics(self) -> None:
         """Send the actor's status now."""
         s = self.summary()
-        values = {k: v for k, v in s.items() if k not in ("sent", "weight_versions")}
-        values["weights_version"] = self.agent.policy_version
+        values = {k: v for k, v in s.items() if k not in ("sent", "weight_versions", "returns")}
+        values["weights_version"] = self.core.policy_version
         level = diag.WARN if self.sender.dropped or self.resets_failed else diag.OK
         status = diag.status(self.name, level, "acting", values)
         self._diag.publish(diag.diagnostic_array(self.bus.now(), status))

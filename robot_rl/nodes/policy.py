@@ -1,55 +1,43 @@
-"""The agent an actor and a learner build identically from the same parameters."""
+"""The learning settings an actor node and a learner node share: one `TrainConfig`.
+
+They come from the same place as ``robot-rl train``'s: the embedded default of a task and
+observation mode (``task``, ``obs``; the twin recipe included), a TrainConfig YAML on top
+(``config_file``, the same file ``robot-rl train --config`` takes), then inline YAML
+``overrides`` (``"{sac: {batch_size: 16}, random_steps: 8}"``). Actor and learner must be
+given the same values, or their networks will not fit each other's weights.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import yaml
 
-from robot_rl.agents.config import CONFIG_PRESETS, SACConfig, config_from_dict
 from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import ObsSpec
-from robot_rl.envs.twin_env import ACTION_DIM
 from robot_rl.nodes.observation import ObsConfig
+from robot_rl.spec import ACTION_DIM
+from robot_rl.train.config import TrainConfig, from_dict, run_config
 
 
 @dataclass
 class PolicyConfig:
-    """Agent settings shared by actor and learner (they must agree)."""
+    """Where the shared TrainConfig comes from (see the module docstring)."""
 
-    preset: str = "sac"  # "sac" or "rlpd" (robot_rl.agents.config.CONFIG_PRESETS)
-    hidden_dims: tuple[int, ...] = (256, 256)  # actor and critic MLP widths
-    batch_size: int = 256  # transitions per gradient update
-    replay_ratio: float = 1.0  # gradient updates per stored transition
-    replay_capacity: int = 200_000  # frames in the learner's replay ring
-    seed: int = 0  # seeds network init and sampling
+    task: str = ""  # a twin task whose embedded default applies ("" = the YAML's or pick_cube)
+    obs: str = ""  # "state" or "pixels" ("" = the YAML's or state)
+    config_file: str = ""  # a TrainConfig YAML, as `robot-rl train --config` ("" = none)
+    overrides: str = ""  # an inline YAML mapping of TrainConfig keys, applied last
     device: str = "cpu"  # torch device ("cpu", "cuda", "cuda:1")
-    # JSON or YAML of a full SACConfig (config_to_dict layout) overriding everything above
-    # except device; "" = build from the fields above.
-    config_file: str = ""
 
 
-def sac_config(cfg: PolicyConfig) -> SACConfig:
-    """The SACConfig these parameters describe."""
-    if cfg.config_file:
-        text = Path(cfg.config_file).read_text()
-        data = json.loads(text) if cfg.config_file.endswith(".json") else yaml.safe_load(text)
-        return config_from_dict(data)
-    if cfg.preset not in CONFIG_PRESETS:
-        raise ValueError(f"unknown policy preset {cfg.preset!r}; known: {sorted(CONFIG_PRESETS)}")
-    base = CONFIG_PRESETS[cfg.preset]()
-    return dataclasses.replace(
-        base,
-        batch_size=cfg.batch_size,
-        replay_ratio=cfg.replay_ratio,
-        seed=cfg.seed,
-        critic=dataclasses.replace(base.critic, hidden_dims=cfg.hidden_dims),
-        actor=dataclasses.replace(base.actor, hidden_dims=cfg.hidden_dims),
-        replay=dataclasses.replace(base.replay, capacity_frames=cfg.replay_capacity),
-    )
+def train_config(cfg: PolicyConfig) -> TrainConfig:
+    """The TrainConfig these parameters describe (raises on unknown keys or bad values)."""
+    base = run_config(cfg.task or None, cfg.obs or None, cfg.config_file or None)
+    extra = yaml.safe_load(cfg.overrides) if cfg.overrides else {}
+    if not isinstance(extra, dict):
+        raise ValueError(f"policy.overrides must be a YAML mapping, got {cfg.overrides!r}")
+    return from_dict(extra, base) if extra else base
 
 
 def obs_spec(obs: ObsConfig) -> ObsSpec:
@@ -58,5 +46,5 @@ def obs_spec(obs: ObsConfig) -> ObsSpec:
 
 
 def build_agent(policy: PolicyConfig, obs: ObsConfig) -> SACAgent:
-    """A fresh agent (7-d actions) for these parameters."""
-    return SACAgent(sac_config(policy), obs_spec(obs), ACTION_DIM, policy.device)
+    """A fresh agent (the cell's 7-d actions) for these parameters."""
+    return SACAgent(train_config(policy).sac, obs_spec(obs), ACTION_DIM, policy.device)

@@ -166,9 +166,9 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
             if warning:
                 print(warning)
     else:
-        actor.resume(
-            learner.env_steps, int(restored.get("episodes", 0)), learner.acks.get(ACTOR_ID, 0)
-        )
+        # Episodes: the in-process count, else what a bus actor of this id stored.
+        episodes = int(restored.get("episodes", learner.episodes.get(ACTOR_ID, 0)))
+        actor.resume(learner.env_steps, episodes, learner.acks.get(ACTOR_ID, 0))
         history_rows = list(restored.get("history", []))
         result.resumed_from = learner.env_steps
         print(f"resumed {run_dir} from env step {learner.env_steps}")
