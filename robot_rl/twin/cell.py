@@ -17,6 +17,7 @@ import mujoco
 import numpy as np
 
 from robot_rl.calibration.frames import optical_to_mujoco_quat
+from robot_rl.cameras.base import Intrinsics
 from robot_rl.control.impedance import ImpedanceConfig, ImpedanceLaw
 from robot_rl.control.safety import Pose
 from robot_rl.twin.assets import CellCalibration, load_calibration
@@ -45,6 +46,13 @@ class CellConfig:
     # Refresh the nullspace pseudo-inverse every N ticks (1 = every tick, like the robot's
     # controller); 10 keeps the posture term within the Python loop's budget.
     nullspace_refresh_ticks: int = 10
+
+
+def principal_pixel_offset(k: Intrinsics) -> list[float]:
+    """MuJoCo's ``principal_pixel`` for OpenCV/ROS intrinsics ``k`` (pixel centres at integer
+    coordinates). Measured on rendered ChArUco views: MuJoCo shifts the image centre AGAINST
+    the offset, and its centre lies half a pixel from OpenCV's (w/2 - 0.5)."""
+    return [k.width / 2.0 - 0.5 - k.cx, k.height / 2.0 - 0.5 - k.cy]
 
 
 class TwinCell:
@@ -117,7 +125,7 @@ class TwinCell:
             cam.resolution = [k.width, k.height]
             cam.sensor_size = [k.width * 1e-6, k.height * 1e-6]  # 1 um "pixels"
             cam.focal_pixel = [k.fx, k.fy]
-            cam.principal_pixel = [k.cx - k.width / 2.0, k.cy - k.height / 2.0]
+            cam.principal_pixel = principal_pixel_offset(k)
 
     # ----------------------------------------------------------------------------- state
     def tcp_pose(self) -> Pose:
