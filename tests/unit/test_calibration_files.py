@@ -127,3 +127,13 @@ def test_board_definition_is_checked() -> None:
         BoardConfig.from_dict({"squares": 3})
     with pytest.raises(ValueError, match="marker_m"):
         BoardConfig(marker_m=0.05)
+
+
+def test_the_shipped_board_asset_is_the_default_board() -> None:
+    import cv2
+
+    from robot_rl.calibration.twin_board import TEXTURE_PX_PER_M
+
+    asset = Path(__file__).parents[2] / "sim" / "charuco_board.png"  # printable, 5 px/mm
+    shipped = cv2.imread(str(asset), cv2.IMREAD_GRAYSCALE)
+    np.testing.assert_array_equal(shipped, BoardConfig().image(TEXTURE_PX_PER_M))
