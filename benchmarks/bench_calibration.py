@@ -50,8 +50,10 @@ def main() -> None:
     ap.add_argument("--noise", type=float, default=2.0)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_calibration-"))
-    print("| camera | seed | best method | hand-eye error mm / deg | fx fy cx cy error % | "
-          "intrinsics RMS px | capture s (sim s) | render-only s | solve s |")
+    print(
+        "| camera | seed | best method | hand-eye error mm / deg | fx fy cx cy error % | "
+        "intrinsics RMS px | capture s (sim s) | render-only s | solve s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     per_method: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for camera in ("front", "wrist"):
@@ -59,8 +61,12 @@ def main() -> None:
             prior = load_calibration(perturbed(tmp, seed))
             rig = TwinRig(camera, prior)
             t0 = time.perf_counter()
-            cap = rig.capture(tmp / f"{camera}-{seed}", ViewPlanConfig(n_views=args.views), seed,
-                              noise_std=args.noise)
+            cap = rig.capture(
+                tmp / f"{camera}-{seed}",
+                ViewPlanConfig(n_views=args.views),
+                seed,
+                noise_std=args.noise,
+            )
             t_capture, sim_s = time.perf_counter() - t0, rig.cell.data.time
             t0 = time.perf_counter()
             for _ in range(len(cap)):
@@ -83,15 +89,19 @@ def main() -> None:
                 f"{100 * (getattr(k, n) - getattr(kt, n)) / getattr(kt, n):+.2f}"
                 for n in ("fx", "fy", "cx", "cy")
             )
-            print(f"| {camera} | {seed} | {he.best.name} | {d * 1e3:.2f} / {a:.3f} | {rel} | "
-                  f"{intr.rms_px:.3f} | {t_capture:.1f} ({sim_s:.0f}) | {t_render:.2f} | "
-                  f"{t_solve:.2f} |")
+            print(
+                f"| {camera} | {seed} | {he.best.name} | {d * 1e3:.2f} / {a:.3f} | {rel} | "
+                f"{intr.rms_px:.3f} | {t_capture:.1f} ({sim_s:.0f}) | {t_render:.2f} | "
+                f"{t_solve:.2f} |"
+            )
     print("\n| camera method | mean error mm | max mm | mean deg | max deg |")
     print("|---|---|---|---|---|")
     for key, errs in per_method.items():
         e = np.array(errs)
-        print(f"| {key} | {e[:, 0].mean():.2f} | {e[:, 0].max():.2f} | {e[:, 1].mean():.3f} | "
-              f"{e[:, 1].max():.3f} |")
+        print(
+            f"| {key} | {e[:, 0].mean():.2f} | {e[:, 0].max():.2f} | {e[:, 1].mean():.3f} | "
+            f"{e[:, 1].max():.3f} |"
+        )
 
 
 if __name__ == "__main__":

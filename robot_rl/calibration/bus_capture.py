@@ -111,9 +111,7 @@ class BusCapture:
     def grab(self) -> tuple[np.ndarray, Pose]:
         """An image stamped after the arm stopped, and the pose measured with it."""
         stopped = self.poses[-1][0]
-        self._wait(
-            lambda: self.image is not None and self.image[0] >= stopped, self.image_topic
-        )
+        self._wait(lambda: self.image is not None and self.image[0] >= stopped, self.image_topic)
         assert self.image is not None
         stamp, image = self.image
         self._wait(lambda: self.poses[-1][0] >= stamp, "current_pose after the image")
@@ -138,8 +136,14 @@ def capture_over_bus(
     The image size is taken from the stream and refused if it differs from the prior's."""
     mount = mount_of(prior)
     goals = plan_views(
-        mount, board, prior.intrinsics, camera_x(prior), board_placement(board, mount, prior),
-        rig.measured(), plan, seed,
+        mount,
+        board,
+        prior.intrinsics,
+        camera_x(prior),
+        board_placement(board, mount, prior),
+        rig.measured(),
+        plan,
+        seed,
     )
     writer: CaptureWriter | None = None
     try:

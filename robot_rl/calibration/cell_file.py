@@ -104,8 +104,13 @@ def _camera(name: str, entry: Any, where: str) -> CameraCalibration:
     try:
         coeffs = tuple(float(c) for c in intr.get("coeffs", (0.0,) * 5))
         intrinsics = Intrinsics(
-            int(intr["width"]), int(intr["height"]), float(intr["fx"]), float(intr["fy"]),
-            float(intr["cx"]), float(intr["cy"]), str(intr.get("distortion_model", "plumb_bob")),
+            int(intr["width"]),
+            int(intr["height"]),
+            float(intr["fx"]),
+            float(intr["fy"]),
+            float(intr["cx"]),
+            float(intr["cy"]),
+            str(intr.get("distortion_model", "plumb_bob")),
             coeffs,
         )
     except KeyError as exc:
@@ -176,8 +181,13 @@ def _plain(x: Any) -> Any:
 
 def intrinsics_entry(k: Intrinsics) -> dict[str, Any]:
     return {
-        "width": k.width, "height": k.height, "fx": round(k.fx, 4), "fy": round(k.fy, 4),
-        "cx": round(k.cx, 4), "cy": round(k.cy, 4), "distortion_model": k.distortion_model,
+        "width": k.width,
+        "height": k.height,
+        "fx": round(k.fx, 4),
+        "fy": round(k.fy, 4),
+        "cx": round(k.cx, 4),
+        "cy": round(k.cy, 4),
+        "distortion_model": k.distortion_model,
         "coeffs": [round(c, 8) for c in k.coeffs],
     }
 
@@ -215,6 +225,10 @@ def update_cell_file(
         raise
     os.replace(tmp, dst)
     return CellCalibration(
-        result.cameras, result.workspace_low_m, result.workspace_high_m, str(dst),
-        result.version, result.date,
+        result.cameras,
+        result.workspace_low_m,
+        result.workspace_high_m,
+        str(dst),
+        result.version,
+        result.date,
     )

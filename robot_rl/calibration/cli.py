@@ -52,8 +52,14 @@ def _capture(args: argparse.Namespace, prior: CellCalibration) -> Capture:
         try:
             rig = BusCapture(bus, args.camera, bus.spin_once)
             return capture_over_bus(
-                rig, prior.cameras[args.camera], BoardConfig(), plan, folder, args.serial,
-                args.seed, progress,
+                rig,
+                prior.cameras[args.camera],
+                BoardConfig(),
+                plan,
+                folder,
+                args.serial,
+                args.seed,
+                progress,
             )
         finally:
             bus.close()
@@ -90,7 +96,10 @@ def _intrinsics(args: argparse.Namespace) -> int:
         if v.reason:
             print(f"  rejected {v.image}: {v.reason}")
     if r.factory_diff:
-        print("  minus initial (px): " + ", ".join(f"{k_} {v:+.3f}" for k_, v in r.factory_diff.items()))
+        print(
+            "  minus initial (px): "
+            + ", ".join(f"{k_} {v:+.3f}" for k_, v in r.factory_diff.items())
+        )
     print(f"wrote {args.out}; report {report}; capture {capture.folder}")
     return 0
 
@@ -106,12 +115,16 @@ def _hand_eye(args: argparse.Namespace) -> int:
     result, cam = hand_eye_procedure(
         capture, prior, args.out, report, HandEyeConfig(method=args.method)
     )
-    print(f"{cam.name} ({result.mount}): pose in {cam.parent!r}: pos_m "
-          f"{[round(float(v), 5) for v in cam.pos_m]} quat_wxyz "
-          f"{[round(float(v), 6) for v in cam.quat_wxyz]}")
+    print(
+        f"{cam.name} ({result.mount}): pose in {cam.parent!r}: pos_m "
+        f"{[round(float(v), 5) for v in cam.pos_m]} quat_wxyz "
+        f"{[round(float(v), 6) for v in cam.quat_wxyz]}"
+    )
     for m in result.methods:
-        print(f"  {m.name:11s} residual {m.rms_px:.3f} px, spread {m.spread_mm:.2f} mm "
-              f"{m.spread_deg:.3f} deg")
+        print(
+            f"  {m.name:11s} residual {m.rms_px:.3f} px, spread {m.spread_mm:.2f} mm "
+            f"{m.spread_deg:.3f} deg"
+        )
     print(f"picked {result.best.name}: {result.reason}")
     print(f"wrote {args.out}; report {report}; capture {capture.folder}")
     return 0
@@ -134,8 +147,10 @@ def _workspace(args: argparse.Namespace) -> int:
         must[f"object {i} {obj}"] = np.array(obj)
     ws = teach_workspace(corners, args.margin_m, must)
     workspace_procedure(prior, args.out, ws, source)
-    print(f"workspace low_m {list(ws.low_m)} high_m {list(ws.high_m)} from {ws.n_corners} "
-          f"corners (margin {ws.margin_m} m); wrote {args.out}")
+    print(
+        f"workspace low_m {list(ws.low_m)} high_m {list(ws.high_m)} from {ws.n_corners} "
+        f"corners (margin {ws.margin_m} m); wrote {args.out}"
+    )
     return 0
 
 
@@ -149,19 +164,21 @@ def _teach_over_bus(args: argparse.Namespace) -> list[Any]:
     if not args.bus:
         raise CalibrationError("workspace needs --corners CSV or --bus BACKEND")
     bus = make_bus(BusConfig(backend=args.bus))
-    latest: list[Any] = []
-    bus.subscribe("current_pose", PoseStamped, lambda m: latest[:1].clear() or latest.append(pose_from_msg(m)), STATE_SUB)  # noqa: E501
-    corners = []
+    latest: dict[str, Any] = {}
+    bus.subscribe(
+        "current_pose", PoseStamped, lambda m: latest.update(pose=pose_from_msg(m)), STATE_SUB
+    )
+    corners: list[Any] = []
     try:
         while True:
             line = input(f"corner {len(corners) + 1}: move the arm, Enter to record, q to finish: ")
             if line.strip().lower() == "q":
                 return corners
             bus.spin(timeout_s=0.3)
-            if not latest:
+            if "pose" not in latest:
                 print("no current_pose received yet", file=sys.stderr)
                 continue
-            corners.append(latest[-1].pos.copy())
+            corners.append(latest["pose"].pos.copy())
             print(f"  recorded {corners[-1].round(4).tolist()}")
     finally:
         bus.close()
@@ -202,14 +219,18 @@ def register_cli(subparsers: Any) -> None:
     sub = cal.add_subparsers(dest="calibration", required=True)
     i = sub.add_parser("intrinsics", help="camera intrinsics from ChArUco views")
     _source_args(i)
-    i.add_argument("--initial-guess", action="store_true",
-                   help="start from the cell file's (factory) intrinsics; report the change")
+    i.add_argument(
+        "--initial-guess",
+        action="store_true",
+        help="start from the cell file's (factory) intrinsics; report the change",
+    )
     i.add_argument("--zero-distortion", action="store_true", help="fit a pure pinhole")
     i.set_defaults(func=_run(_intrinsics))
     h = sub.add_parser("hand-eye", help="camera pose: eye-in-hand (wrist) or eye-to-hand")
     _source_args(h)
-    h.add_argument("--method", default="auto",
-                   choices=["auto", *HAND_EYE_METHODS, *ROBOT_WORLD_METHODS])
+    h.add_argument(
+        "--method", default="auto", choices=["auto", *HAND_EYE_METHODS, *ROBOT_WORLD_METHODS]
+    )
     h.set_defaults(func=_run(_hand_eye))
     w = sub.add_parser("workspace", help="workspace box from taught TCP corners")
     w.add_argument("--cell", help="cell calibration YAML to start from (default: packaged cell)")
@@ -218,6 +239,12 @@ def register_cli(subparsers: Any) -> None:
     w.add_argument("--bus", choices=["dds", "ros2"], help="record corners from current_pose")
     w.add_argument("--margin-m", type=float, default=0.02, help="inset of every face (m)")
     w.add_argument("--task", help="twin task whose home region must fit")
-    w.add_argument("--object", type=float, nargs=3, action="append", metavar=("X", "Y", "Z"),
-                   help="an object position (m) that must fit (repeatable)")
+    w.add_argument(
+        "--object",
+        type=float,
+        nargs=3,
+        action="append",
+        metavar=("X", "Y", "Z"),
+        help="an object position (m) that must fit (repeatable)",
+    )
     w.set_defaults(func=_run(_workspace))

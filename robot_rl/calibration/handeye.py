@@ -122,8 +122,13 @@ def check_motion(hand: list[np.ndarray], cfg: HandEyeConfig) -> None:
 
 
 def _residuals(
-    x: np.ndarray, w: np.ndarray, hand: list[np.ndarray], targets: list[np.ndarray],
-    dets: list[Detection], board: BoardConfig, intrinsics: Intrinsics,
+    x: np.ndarray,
+    w: np.ndarray,
+    hand: list[np.ndarray],
+    targets: list[np.ndarray],
+    dets: list[Detection],
+    board: BoardConfig,
+    intrinsics: Intrinsics,
 ) -> tuple[float, float, float, list[float]]:
     corners = board.corners_m()
     k, dist = intrinsics.matrix(), np.asarray(intrinsics.coeffs, dtype=np.float64)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from robot_rl.calibration.board import BoardConfig, Detection, detect
+from robot_rl.calibration.board import Detection, detect
 from robot_rl.calibration.capture import CalibrationError, Capture
 from robot_rl.cameras.base import Intrinsics
 
@@ -100,7 +100,10 @@ def _flags(cfg: IntrinsicsConfig, guess: bool) -> int:
 
 
 def _solve(
-    obj: list[np.ndarray], img: list[np.ndarray], size: tuple[int, int], k0: np.ndarray | None,
+    obj: list[np.ndarray],
+    img: list[np.ndarray],
+    size: tuple[int, int],
+    k0: np.ndarray | None,
     flags: int,
 ) -> tuple[float, np.ndarray, np.ndarray, list[float]]:
     k = np.eye(3) if k0 is None else k0.copy()
@@ -161,20 +164,27 @@ def solve_intrinsics(
         for i, e in bad.items():
             reasons[i] = f"reprojection error {e:.2f} px (> {cfg.max_view_error_px})"
     intr = Intrinsics(
-        cam.width, cam.height, float(k[0, 0]), float(k[1, 1]), float(k[0, 2]), float(k[1, 2]),
-        "plumb_bob", tuple(float(c) for c in dist[:5]),
+        cam.width,
+        cam.height,
+        float(k[0, 0]),
+        float(k[1, 1]),
+        float(k[0, 2]),
+        float(k[1, 2]),
+        "plumb_bob",
+        tuple(float(c) for c in dist[:5]),
     )
     views = [
         ViewCheck(
-            capture.images[i], len(d.ids), sharp.get(i, float("nan")),
-            errors.get(i, float("nan")) if i not in reasons else float("nan"), reasons.get(i, ""),
+            capture.images[i],
+            len(d.ids),
+            sharp.get(i, float("nan")),
+            errors.get(i, float("nan")) if i not in reasons else float("nan"),
+            reasons.get(i, ""),
         )
         for i, d in enumerate(detections)
     ]
     used_dets = [detections[i] for i in range(len(detections)) if i not in reasons]
     diff = None
     if factory is not None:
-        diff = {
-            key: getattr(intr, key) - getattr(factory, key) for key in ("fx", "fy", "cx", "cy")
-        }
+        diff = {key: getattr(intr, key) - getattr(factory, key) for key in ("fx", "fy", "cx", "cy")}
     return IntrinsicsResult(intr, rms, coverage(used_dets, cam.width, cam.height), views, diff)

@@ -36,7 +36,9 @@ def prior_camera(prior: CellCalibration, capture: Capture) -> CameraCalibration:
     """The cell file's entry for the capture's camera, refused on a serial or size mismatch."""
     name = capture.camera.name
     if name not in prior.cameras:
-        raise CalibrationError(f"camera {name!r} not in {prior.source} (has {sorted(prior.cameras)})")
+        raise CalibrationError(
+            f"camera {name!r} not in {prior.source} (has {sorted(prior.cameras)})"
+        )
     cam = prior.cameras[name]
     check_camera_matches(cam, capture.camera.serial, capture.camera.width, capture.camera.height)
     return cam
@@ -83,12 +85,21 @@ def intrinsics_procedure(
     update_cell_file(prior.source, out, {"cameras": {cam.name: entry}})
     k = result.intrinsics
     write_report(
-        report, f"intrinsics of {cam.name!r} ({capture.folder})", capture, dets,
-        [v.error_px for v in result.views], [v.reason for v in result.views],
-        base_t_camera(cam, capture), k, (prior.workspace_low_m, prior.workspace_high_m),
-        [f"fx {k.fx:.2f} fy {k.fy:.2f} cx {k.cx:.2f} cy {k.cy:.2f}",
-         f"RMS {result.rms_px:.3f} px", f"coverage {result.coverage:.0%}",
-         f"{result.n_used}/{len(result.views)} views"],
+        report,
+        f"intrinsics of {cam.name!r} ({capture.folder})",
+        capture,
+        dets,
+        [v.error_px for v in result.views],
+        [v.reason for v in result.views],
+        base_t_camera(cam, capture),
+        k,
+        (prior.workspace_low_m, prior.workspace_high_m),
+        [
+            f"fx {k.fx:.2f} fy {k.fy:.2f} cx {k.cx:.2f} cy {k.cy:.2f}",
+            f"RMS {result.rms_px:.3f} px",
+            f"coverage {result.coverage:.0%}",
+            f"{result.n_used}/{len(result.views)} views",
+        ],
     )
     return result
 
@@ -137,13 +148,21 @@ def hand_eye_procedure(
     for i, e in zip(result.used, best.view_rms_px, strict=True):
         errors[i] = e
     write_report(
-        report, f"hand-eye ({mount}) of {cam.name!r} ({capture.folder})", capture, dets, errors,
+        report,
+        f"hand-eye ({mount}) of {cam.name!r} ({capture.folder})",
+        capture,
+        dets,
+        errors,
         ["" if i in result.used else "no board pose" for i in range(len(dets))],
-        base_t_camera(new.cameras[cam.name], capture), cam.intrinsics,
+        base_t_camera(new.cameras[cam.name], capture),
+        cam.intrinsics,
         (prior.workspace_low_m, prior.workspace_high_m),
-        [f"method {best.name}", f"residual {best.rms_px:.3f} px",
-         f"spread {best.spread_mm:.2f} mm {best.spread_deg:.3f} deg",
-         f"{len(result.used)}/{len(dets)} views"],
+        [
+            f"method {best.name}",
+            f"residual {best.rms_px:.3f} px",
+            f"spread {best.spread_mm:.2f} mm {best.spread_deg:.3f} deg",
+            f"{len(result.used)}/{len(dets)} views",
+        ],
     )
     return result, new.cameras[cam.name]
 
@@ -153,8 +172,13 @@ def workspace_procedure(
 ) -> CellCalibration:
     """Write the taught box into ``out`` (prior + workspace)."""
     record = {
-        "date": now_iso(), "method": "taught corners", "margin_m": ws.margin_m,
-        "n_corners": ws.n_corners, "source": source,
+        "date": now_iso(),
+        "method": "taught corners",
+        "margin_m": ws.margin_m,
+        "n_corners": ws.n_corners,
+        "source": source,
     }
-    edit = {"workspace": {"low_m": list(ws.low_m), "high_m": list(ws.high_m), "calibration": record}}
+    edit = {
+        "workspace": {"low_m": list(ws.low_m), "high_m": list(ws.high_m), "calibration": record}
+    }
     return update_cell_file(prior.source, out, edit)

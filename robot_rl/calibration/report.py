@@ -7,12 +7,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from robot_rl.calibration.board import Detection  # noqa: E402
-from robot_rl.calibration.capture import Capture  # noqa: E402
-from robot_rl.cameras.base import Intrinsics  # noqa: E402
+from robot_rl.calibration.board import Detection
+from robot_rl.calibration.capture import Capture
+from robot_rl.cameras.base import Intrinsics
 
 
 def frustum_lines(base_t_cam: np.ndarray, k: Intrinsics, depth_m: float = 0.15) -> np.ndarray:

@@ -19,7 +19,9 @@ PLATE_THICKNESS_M = 0.002
 TEXTURE_PX_PER_M = 5000.0
 
 
-def add_board(spec: mujoco.MjSpec, board: BoardConfig, parent: str, parent_t_board: np.ndarray) -> None:
+def add_board(
+    spec: mujoco.MjSpec, board: BoardConfig, parent: str, parent_t_board: np.ndarray
+) -> None:
     """Add ``board`` to ``spec`` as body "charuco_board" under body ``parent`` ("world" or
     e.g. "hand"); ``parent_t_board`` (4x4) is the board frame (board.py) in the parent."""
     grey = board.image(TEXTURE_PX_PER_M)

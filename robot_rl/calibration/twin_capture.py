@@ -88,7 +88,8 @@ class TwinRig:
     def __post_init__(self) -> None:
         if self.camera not in self.prior.cameras:
             raise CalibrationError(
-                f"camera {self.camera!r} not in {self.prior.source} (has {sorted(self.prior.cameras)})"
+                f"camera {self.camera!r} not in {self.prior.source} "
+                f"(has {sorted(self.prior.cameras)})"
             )
         self.prior_cam = self.prior.cameras[self.camera]
         self.mount = mount_of(self.prior_cam)
@@ -119,7 +120,9 @@ class TwinRig:
 
     def camera_info(self) -> CameraInfo:
         k = self.truth_cam.intrinsics
-        return CameraInfo(self.camera, self.truth_cam.serial or f"twin:{self.camera}", k.width, k.height)
+        return CameraInfo(
+            self.camera, self.truth_cam.serial or f"twin:{self.camera}", k.width, k.height
+        )
 
     def _period(self, goal: Pose) -> None:
         now = self.cell.data.time
@@ -179,8 +182,14 @@ class TwinRig:
         (grey levels) adds Gaussian image noise, as a real sensor has."""
         prior_k = self.prior_cam.intrinsics
         goals = plan_views(
-            self.mount, self.board, prior_k, camera_x(self.prior_cam), self.board_t,
-            self.cell.tcp_pose(), plan, seed,
+            self.mount,
+            self.board,
+            prior_k,
+            camera_x(self.prior_cam),
+            self.board_t,
+            self.cell.tcp_pose(),
+            plan,
+            seed,
         )
         writer = CaptureWriter(folder, self.camera_info(), self.board, self.mount, "twin")
         writer.write_truth(self.truth())

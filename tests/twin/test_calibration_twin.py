@@ -53,19 +53,53 @@ def test_round_trip_offline_equality_and_intrinsics(tmp_path: Path, camera: str)
     capture = tmp_path / "capture"
     live, offline = tmp_path / "live.yaml", tmp_path / "offline.yaml"
     common = ["--camera", camera, "--cell", str(prior)]
-    assert main(["calibrate", "hand-eye", *common, "--out", str(live), "--capture", str(capture),
-                 "--views", VIEWS, "--noise", NOISE]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                "hand-eye",
+                *common,
+                "--out",
+                str(live),
+                "--capture",
+                str(capture),
+                "--views",
+                VIEWS,
+                "--noise",
+                NOISE,
+            ]
+        )
+        == 0
+    )
     d, a = pose_error(pose_of(live, camera), truth)
-    print(f"\n{camera}: prior off by {start_d * 1e3:.1f} mm {start_a:.2f} deg; "
-          f"calibrated off by {d * 1e3:.2f} mm {a:.3f} deg")
+    print(
+        f"\n{camera}: prior off by {start_d * 1e3:.1f} mm {start_a:.2f} deg; "
+        f"calibrated off by {d * 1e3:.2f} mm {a:.3f} deg"
+    )
     assert d <= 0.002 and a <= 0.2
     assert (capture / "report-hand-eye.png").stat().st_size > 10_000
-    assert main(["calibrate", "hand-eye", *common, "--out", str(offline),
-                 "--from-capture", str(capture)]) == 0
+    assert (
+        main(
+            [
+                "calibrate",
+                "hand-eye",
+                *common,
+                "--out",
+                str(offline),
+                "--from-capture",
+                str(capture),
+            ]
+        )
+        == 0
+    )
     np.testing.assert_allclose(pose_of(offline, camera), pose_of(live, camera), atol=1e-9)
     intr = tmp_path / "intr.yaml"
-    assert main(["calibrate", "intrinsics", *common, "--out", str(intr),
-                 "--from-capture", str(capture)]) == 0
+    assert (
+        main(
+            ["calibrate", "intrinsics", *common, "--out", str(intr), "--from-capture", str(capture)]
+        )
+        == 0
+    )
     got, want = load_calibration(intr).cameras[camera], load_calibration().cameras[camera]
     for key in ("fx", "fy", "cx", "cy"):
         rel = abs(getattr(got.intrinsics, key) - getattr(want.intrinsics, key)) / getattr(

@@ -75,7 +75,9 @@ def test_bad_files_give_one_line_errors(tmp_path: Path, text: str, match: str) -
 
 def test_a_file_that_would_not_load_is_never_written(tmp_path: Path) -> None:
     with pytest.raises(CalibrationFileError, match="quat_wxyz"):
-        update_cell_file(None, tmp_path / "x.yaml", {"cameras": {"front": {"quat_wxyz": [2, 0, 0, 0]}}})
+        update_cell_file(
+            None, tmp_path / "x.yaml", {"cameras": {"front": {"quat_wxyz": [2, 0, 0, 0]}}}
+        )
     assert not list(tmp_path.iterdir())
 
 
@@ -88,7 +90,9 @@ def test_mismatched_serial_or_size_is_refused(tmp_path: Path) -> None:
     check_camera_matches(cam, "", 640, 480)  # unknown running serial: size still checked
     with pytest.raises(CalibrationFileError, match="serial 'AAA', running camera is 'BBB'"):
         check_camera_matches(cam, "BBB", 640, 480)
-    with pytest.raises(CalibrationFileError, match="640x480 images, running camera streams 1280x720"):
+    with pytest.raises(
+        CalibrationFileError, match="640x480 images, running camera streams 1280x720"
+    ):
         check_camera_matches(cam, "AAA", 1280, 720)
 
 
@@ -103,11 +107,22 @@ def test_workspace_teaching() -> None:
         teach_workspace([np.array([0.3, -0.3, 0.1]), np.array([0.7, 0.3, 0.11])], 0.0, {})
 
 
-def test_cli_workspace_and_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_workspace_and_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     csv = tmp_path / "corners.csv"
     write_corners(csv, [np.array([0.28, -0.3, 0.01]), np.array([0.78, 0.3, 0.48])])
     out = tmp_path / "cell.yaml"
-    args = ["calibrate", "workspace", "--corners", str(csv), "--out", str(out), "--task", "pick_cube"]
+    args = [
+        "calibrate",
+        "workspace",
+        "--corners",
+        str(csv),
+        "--out",
+        str(out),
+        "--task",
+        "pick_cube",
+    ]
     assert main(args) == 0
     cal = load_calibration(out)
     np.testing.assert_allclose(cal.workspace_low_m, [0.3, -0.28, 0.03])
@@ -116,8 +131,21 @@ def test_cli_workspace_and_one_line_errors(tmp_path: Path, capsys: pytest.Captur
     assert main([*args, "--cell", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("calibrate:") and "unreadable YAML" in err and "\n" not in err
-    assert main(["calibrate", "hand-eye", "--camera", "front", "--out", str(out),
-                 "--from-capture", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "calibrate",
+                "hand-eye",
+                "--camera",
+                "front",
+                "--out",
+                str(out),
+                "--from-capture",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "no capture.yaml" in capsys.readouterr().err
 
 

@@ -49,7 +49,9 @@ def tcp_pose(rng: np.random.Generator, tilt_max: float = 0.4) -> Pose:
 
 def make_capture(folder: Path, n: int, noise: float = 1.5, pure_translation: bool = False):
     rng = np.random.default_rng(3)
-    writer = CaptureWriter(folder, CameraInfo("wrist", "SN1", 640, 480), BOARD, "eye_in_hand", "cv2")
+    writer = CaptureWriter(
+        folder, CameraInfo("wrist", "SN1", 640, 480), BOARD, "eye_in_hand", "cv2"
+    )
     fixed = tcp_pose(rng)
     written = 0
     while written < n:
@@ -121,7 +123,7 @@ def test_no_board_and_too_few_views(tmp_path: Path) -> None:
 
 
 def test_capture_folder_errors(tmp_path: Path, capture) -> None:
-    with pytest.raises(CalibrationError, match="no capture.yaml"):
+    with pytest.raises(CalibrationError, match=r"no capture\.yaml"):
         load_capture(tmp_path)
     with pytest.raises(CalibrationError, match="not empty"):
         CaptureWriter(capture.folder, CameraInfo("x", "", 640, 480), BOARD, "none", "t")
