@@ -16,7 +16,7 @@ from robot_rl.calibration.views import HAND_T_TCP
 from robot_rl.cli import main
 from robot_rl.control.rotations import mat_to_quat, quat_from_rotvec, quat_to_mat
 from robot_rl.twin.assets import sim_dir
-from robot_rl.twin.cell import TwinCell
+from robot_rl.twin.cell import HOME_Q, TwinCell
 
 pytestmark = pytest.mark.twin
 
@@ -118,3 +118,34 @@ def test_the_tcp_offset_matches_the_arm_model() -> None:
     assert site.bodyid[0] == m.body("hand").id
     np.testing.assert_allclose(site.pos, HAND_T_TCP[:3, 3])
     np.testing.assert_allclose(site.quat, [1, 0, 0, 0])
+
+
+def test_an_off_centre_principal_point_renders_where_opencv_projects(tmp_path: Path) -> None:
+    """The twin honours cx, cy in OpenCV's convention (a board view reprojects to 0.2 px)."""
+    from robot_rl.calibration.board import BoardConfig, detect
+    from robot_rl.calibration.frames import inverse
+    from robot_rl.calibration.twin_board import BoardCell
+    from robot_rl.calibration.views import board_in_world
+    from robot_rl.twin.cell import CellConfig
+
+    cell_file = tmp_path / "offset.yaml"
+    intr = {"width": 640, "height": 480, "fx": 610.0, "fy": 600.0, "cx": 300.0, "cy": 200.0}
+    update_cell_file(None, cell_file, {"cameras": {"front": {"intrinsics": intr}}})
+    cam = load_calibration(cell_file).cameras["front"]
+    base_cam = to_matrix(cam.pos_m, cam.quat_wxyz)
+    board = BoardConfig()
+    centre = base_cam[:3, :3] @ np.array([0.02, 0.04, 0.45]) + base_cam[:3, 3]
+    base_board = board_in_world(board, centre, cam.pos_m)
+    cfg = CellConfig(calibration=str(cell_file), image_size=(480, 640), cameras=("front",))
+    twin = BoardCell(sim_dir() / "cell.xml", cfg, board, "world", base_board)
+    twin.reset_arm(HOME_Q, 0.08)  # also computes the camera poses (mj_forward)
+    det = detect(board, twin.render("front"))
+    twin.close()
+    assert len(det.ids) == board.n_corners
+    homog = np.c_[board.corners_m()[det.ids], np.ones(len(det.ids))].T
+    pts = (inverse(base_cam) @ base_board @ homog)[:3]
+    k = cam.intrinsics
+    uv = np.stack([k.fx * pts[0] / pts[2] + k.cx, k.fy * pts[1] / pts[2] + k.cy], axis=1)
+    err = np.linalg.norm(uv - det.corners_px, axis=1)
+    print(f"\noff-centre principal point: mean {err.mean():.3f} px, max {err.max():.3f} px")
+    assert err.mean() < 0.2

@@ -130,3 +130,11 @@ def test_capture_folder_errors(tmp_path: Path, capture) -> None:
     (tmp_path / "capture.yaml").write_text("format: [unclosed")
     with pytest.raises(CalibrationError, match="unreadable YAML"):
         load_capture(tmp_path)
+
+
+def test_initial_guess_reports_the_change_from_factory_values(capture) -> None:
+    factory = Intrinsics(640, 480, 590.0, 596.0, 320.0, 240.0)
+    result = solve_intrinsics(capture, detect_all(capture), factory=factory)
+    assert result.factory_diff is not None
+    assert result.factory_diff["fx"] == pytest.approx(10.0, abs=3.0)
+    assert result.factory_diff["cy"] == pytest.approx(-4.0, abs=1.5)
