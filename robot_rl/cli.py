@@ -77,6 +77,7 @@ def _record_demos(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from robot_rl.data.cli import register_cli as register_data
     from robot_rl.gui.cli import register_cli as register_gui
     from robot_rl.hil.cli import add_teleop_record_args
     from robot_rl.hil.cli import register_cli as register_teleop
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_nodes(sub)
     register_rewards(sub)
     register_gui(sub)
+    register_data(sub)
     return parser
 
 

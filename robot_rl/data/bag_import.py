@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rosbags.rosbag2 import Reader
+from rosbags.rosbag2 import Reader, ReaderError
 
 from robot_rl.bus.cdr import decode
 from robot_rl.bus.msgs import (
@@ -273,6 +273,15 @@ def import_bag(
     """Append the episodes of ``bag`` to the zarr store at ``out`` (created if needed).
     ``progress(n)`` gets the number of messages read so far. Blocks on disk I/O."""
     cfg = cfg or ImportConfig()
+    try:
+        return _import(bag, out, cfg, progress)
+    except ReaderError as exc:  # not a bag, or a damaged one
+        raise ValueError(f"{bag}: {exc}") from exc
+
+
+def _import(
+    bag: str | Path, out: str | Path, cfg: ImportConfig, progress: Callable[[int], None] | None
+) -> ImportReport:
     cameras = cfg.cameras if cfg.cameras is not None else bag_cameras(bag, cfg.topics)
     with Reader(bag) as reader:
         action_dim = _action_dim(reader, cfg.topics.action)
