@@ -3,6 +3,7 @@
 A bag recorded from a live graph holds the cell's topics (`BagTopics`): images,
 ``current_pose``, ``joint_states``, ``external_wrench``, ``action``, ``reward``,
 ``teleop/command`` and ``episode_events``. The import follows the live actor's rules:
+- Messages are taken in header-stamp order (re-ordered within 2 s of stamp time).
 - An episode runs from an EpisodeEvent START to END (committed) or ABORT (dropped). A
   new START before END, or the bag's end, drops the open episode (reported).
 - Each Action is one step; its header stamp is the time of the observation it was
@@ -23,6 +24,7 @@ A bag recorded from a live graph holds the cell's topics (`BagTopics`): images,
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,13 +92,13 @@ class _Timeline:
         self.msgs: list[Any] = []
 
     def add(self, stamp: int, msg: Any) -> None:
-        if self.stamps and stamp < self.stamps[-1]:
-            i = bisect.bisect_right(self.stamps, stamp)
-            self.stamps.insert(i, stamp)
-            self.msgs.insert(i, msg)
-        else:
-            self.stamps.append(stamp)
-            self.msgs.append(msg)
+        """Insert in stamp order; a repeat of a stamp already held is ignored, as the live
+        assembler ignores it (the lock-step twin re-sends its last state while it waits)."""
+        i = bisect.bisect_left(self.stamps, stamp)
+        if i < len(self.stamps) and self.stamps[i] == stamp:
+            return
+        self.stamps.insert(i, stamp)
+        self.msgs.insert(i, msg)
 
     def at(self, t: int, back: int = 0) -> tuple[int, Any] | None:
         """The newest entry stamped <= t (``back`` entries earlier), or None."""
@@ -113,6 +115,9 @@ class _Timeline:
 
 
 _PREROLL_NS = 1_000_000_000  # inputs kept from before an episode's START
+# Messages are handled in header-stamp order: a bag is in receive order, and over DDS a
+# large image can arrive after the event that followed it. This much stamp time is held.
+_REORDER_NS = 2_000_000_000
 
 
 class _StaleInputError(Exception):
@@ -149,6 +154,8 @@ class _Importer:
         self.open_id: int | None = None
         self.report = ImportReport()
         self.max_age_ns = round(cfg.max_age_s * 1e9)
+        self.pending: list[tuple[int, int, int, str, Any]] = []  # reorder heap
+        self.seq = 0
 
     def on_message(self, topic: str, raw: bytes) -> None:
         key = self.by_topic.get(topic)
@@ -160,10 +167,19 @@ class _Importer:
         cls = Image if key.startswith("image:") else _TYPES[key]
         msg: Any = decode(cls, raw)
         stamp = msg.header.stamp.to_ns()
+        rank = {"episode_events": 1, "action": 2}.get(key, 0)
+        heapq.heappush(self.pending, (stamp, rank, self.seq, key, msg))
+        self.seq += 1
+        while self.pending and self.pending[0][0] < stamp - _REORDER_NS:
+            self._dispatch(*heapq.heappop(self.pending))
+
+    def _dispatch(self, stamp: int, rank: int, seq: int, key: str, msg: Any) -> None:
+        """Handle messages in stamp order; at equal stamps inputs first, then events, then
+        actions (START is stamped at the first observation, before its first action)."""
         if key == "episode_events":
             self._on_event(msg)
-            return
-        self.lines[key].add(stamp, msg)
+        else:
+            self.lines[key].add(stamp, msg)
 
     def _on_event(self, ev: EpisodeEvent) -> None:
         if ev.kind == EpisodeEvent.START:
@@ -190,6 +206,8 @@ class _Importer:
                 line.keep_recent(_PREROLL_NS)
 
     def finish(self) -> None:
+        while self.pending:
+            self._dispatch(*heapq.heappop(self.pending))
         if self.open_id is not None:
             self.report.dropped.append(f"episode {self.open_id}: the bag ends before its END")
 

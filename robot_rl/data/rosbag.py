@@ -19,7 +19,8 @@ Episodes whose stamps would overlap the previous one are shifted later (reported
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from rosbags.rosbag2.enums import StoragePlugin
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
+from robot_rl.bus.api import Bus
 from robot_rl.bus.cdr import encode, fields_of
 from robot_rl.bus.cdr.schema import Array, Primitive, Sequence, StringType
 from robot_rl.bus.msgs import (
@@ -37,11 +39,16 @@ from robot_rl.bus.msgs import (
     Action,
     EpisodeEvent,
     Header,
+    Image,
     JointState,
     Message,
+    PoseStamped,
     RewardEstimate,
+    TeleopCommand,
     Time,
+    WrenchStamped,
 )
+from robot_rl.bus.qos import QoS, Reliability
 from robot_rl.control.rotations import quat_conj, quat_from_rotvec, quat_mul
 from robot_rl.control.safety_config import Pose
 from robot_rl.data.episodes import Episode, EpisodeStore
@@ -69,6 +76,16 @@ class BagTopics:
     def image(self, camera: str) -> str:
         """Image topic of ``camera``."""
         return f"{self.camera_namespace.rstrip('/')}/{camera}/{self.image_suffix}"
+
+    def under(self, namespace: str) -> BagTopics:
+        """The same topics inside ROS namespace ``namespace`` ("/robot1")."""
+        ns = "/" + namespace.strip("/")
+        moved = {
+            f.name: ns + getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("image_suffix", "frame_id")
+        }
+        return dataclasses.replace(self, **moved)
 
 
 # ------------------------------------------------------------------------ type store
@@ -136,6 +153,44 @@ class BagWriter:
         self._writer.write(conn, int(log_time_ns), raw)
         self.messages += 1
         self.bytes += len(raw)
+
+
+class BagRecorder:
+    """Records topics of a live bus into a `BagWriter`, as ``ros2 bag record`` does: each
+    message is logged at its receive time (bus time of the recording participant). The
+    callbacks run inside the bus's spin, so spin the bus while recording; the queue
+    ``depth`` bounds what one spin can lose."""
+
+    def __init__(
+        self, bus: Bus, writer: BagWriter, topics: Mapping[str, type[Message]], depth: int = 1000
+    ) -> None:
+        self.writer, self._bus = writer, bus
+        self._subs = []
+        for topic, cls in topics.items():
+            best_effort = cls is Image  # images are published best effort (nodes/qos.py)
+            qos = QoS(Reliability.BEST_EFFORT if best_effort else Reliability.RELIABLE, depth=depth)
+            self._subs.append(bus.subscribe(topic, cls, self._callback(topic), qos))
+
+    def _callback(self, topic: str) -> Callable[[Message], None]:
+        def record(msg: Message) -> None:
+            self.writer.write(topic, msg, self._bus.now().to_ns())
+
+        return record
+
+
+def live_topics(topics: BagTopics, cameras: Iterable[str]) -> dict[str, type[Message]]:
+    """The cell topics a bag of the live graph holds, with their message classes."""
+    out: dict[str, type[Message]] = {
+        topics.current_pose: PoseStamped,
+        topics.joint_states: JointState,
+        topics.external_wrench: WrenchStamped,
+        topics.action: Action,
+        topics.reward: RewardEstimate,
+        topics.episode_events: EpisodeEvent,
+        topics.teleop: TeleopCommand,
+    }
+    out.update({topics.image(c): Image for c in cameras})
+    return out
 
 
 # ------------------------------------------------------------------------ export
