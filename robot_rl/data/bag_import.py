@@ -35,19 +35,9 @@ import numpy as np
 from rosbags.rosbag2 import Reader, ReaderError
 
 from robot_rl.bus.cdr import decode
-from robot_rl.bus.msgs import (
-    Action,
-    EpisodeEvent,
-    Image,
-    JointState,
-    Message,
-    PoseStamped,
-    RewardEstimate,
-    TeleopCommand,
-    WrenchStamped,
-)
+from robot_rl.bus.msgs import Action, EpisodeEvent, Image
 from robot_rl.data.episodes import EpisodeSpec, EpisodeStore
-from robot_rl.data.rosbag import GRIPPER_JOINTS, BagTopics
+from robot_rl.data.rosbag import GRIPPER_JOINTS, TOPIC_TYPES, BagTopics
 from robot_rl.envs.twin_env import PROPRIO_DIM
 from robot_rl.nodes.convert import image_from_msg, pose_from_msg, wrench_from_msg
 from robot_rl.nodes.observation import ObsConfig, ObservationAssembler
@@ -126,17 +116,6 @@ class _StaleInputError(Exception):
         self.topic = topic
 
 
-_TYPES: dict[str, type[Message]] = {
-    "current_pose": PoseStamped,
-    "joint_states": JointState,
-    "external_wrench": WrenchStamped,
-    "action": Action,
-    "reward": RewardEstimate,
-    "episode_events": EpisodeEvent,
-    "teleop": TeleopCommand,
-}
-
-
 class _Importer:
     def __init__(self, store: EpisodeStore, cfg: ImportConfig, cameras: tuple[str, ...]) -> None:
         self.store, self.cfg, self.cameras = store, cfg, cameras
@@ -148,7 +127,7 @@ class _Importer:
             max_age_s=cfg.max_age_s,
         )
         topics = cfg.topics
-        self.by_topic: dict[str, str] = {getattr(topics, k): k for k in _TYPES}
+        self.by_topic: dict[str, str] = {getattr(topics, k): k for k in TOPIC_TYPES}
         self.by_topic.update({topics.image(c): f"image:{c}" for c in cameras})
         self.lines: dict[str, _Timeline] = {k: _Timeline() for k in self.by_topic.values()}
         self.open_id: int | None = None
@@ -164,7 +143,7 @@ class _Importer:
         self.report.messages[topic] = self.report.messages.get(topic, 0) + 1
         if key == "teleop":
             return
-        cls = Image if key.startswith("image:") else _TYPES[key]
+        cls = Image if key.startswith("image:") else TOPIC_TYPES[key]
         msg: Any = decode(cls, raw)
         stamp = msg.header.stamp.to_ns()
         rank = {"episode_events": 1, "action": 2}.get(key, 0)

@@ -88,6 +88,18 @@ class BagTopics:
         return dataclasses.replace(self, **moved)
 
 
+# `BagTopics` field -> message class of the topic it names (images: sensor_msgs/Image)
+TOPIC_TYPES: dict[str, type[Message]] = {
+    "current_pose": PoseStamped,
+    "joint_states": JointState,
+    "external_wrench": WrenchStamped,
+    "action": Action,
+    "reward": RewardEstimate,
+    "episode_events": EpisodeEvent,
+    "teleop": TeleopCommand,
+}
+
+
 # ------------------------------------------------------------------------ type store
 def _wire_name(kind: Any) -> str:
     if isinstance(kind, Primitive):
@@ -180,15 +192,7 @@ class BagRecorder:
 
 def live_topics(topics: BagTopics, cameras: Iterable[str]) -> dict[str, type[Message]]:
     """The cell topics a bag of the live graph holds, with their message classes."""
-    out: dict[str, type[Message]] = {
-        topics.current_pose: PoseStamped,
-        topics.joint_states: JointState,
-        topics.external_wrench: WrenchStamped,
-        topics.action: Action,
-        topics.reward: RewardEstimate,
-        topics.episode_events: EpisodeEvent,
-        topics.teleop: TeleopCommand,
-    }
+    out = {getattr(topics, field): cls for field, cls in TOPIC_TYPES.items()}
     out.update({topics.image(c): Image for c in cameras})
     return out
 

@@ -54,9 +54,7 @@ def test_export_and_import_both_formats(store: Path, tmp_path: Path) -> None:
         np.testing.assert_array_equal(a.episode(1).action, b.episode(1).action)
 
 
-def test_bad_input_exits_2(
-    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_input_exits_2(store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "ls", str(tmp_path / "none")]) == 2
     assert main(["data", "import", str(tmp_path / "none"), str(tmp_path / "x")]) == 2
     assert main(["data", "export", str(store), str(store), "--format", "lerobot"]) == 2
