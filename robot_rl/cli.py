@@ -47,11 +47,22 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _record_demos(args: argparse.Namespace) -> int:
+    from robot_rl.data.seeds import ExistingStore, plan_recording
+
     args.out = args.out or f"demos/{args.task}-{args.obs}"
-    args.episodes = args.n
     if args.scripted == bool(args.teleop):
         print("record-demos needs exactly one of --scripted or --teleop DEVICE", file=sys.stderr)
         return 2
+    try:  # an existing store: top up with unused seeds, or refuse
+        plan = plan_recording(args.out, args.n, args.seed, ExistingStore(args.existing))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"record-demos: {exc}", file=sys.stderr)
+        return 2
+    print(plan.message)
+    if plan.episodes == 0:
+        return 0
+    args.n = args.episodes = plan.episodes
+    args.seed = plan.first_seed
     if args.teleop:
         from robot_rl.hil.cli import record_teleop_demos
 
@@ -67,6 +78,7 @@ def _record_demos(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from robot_rl.calibration.cli import register_cli as register_calibration
+    from robot_rl.data.cli import register_cli as register_data
     from robot_rl.gui.cli import register_cli as register_gui
     from robot_rl.hil.cli import add_teleop_record_args
     from robot_rl.hil.cli import register_cli as register_teleop
@@ -111,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--obs", choices=["state", "pixels"], default="pixels")
     rd.add_argument("--seed", type=int, default=0)
     rd.add_argument("--out", help="zarr store folder (default demos/<task>-<obs>)")
+    rd.add_argument(
+        "--existing",
+        choices=["top-up", "refuse"],
+        default="top-up",
+        help="an existing store: top up to -n with unused seeds (default), or refuse",
+    )
     add_teleop_record_args(rd)
     rd.set_defaults(func=_record_demos)
     register_teleop(sub)
@@ -118,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_rewards(sub)
     register_gui(sub)
     register_calibration(sub)
+    register_data(sub)
     return parser
 
 
