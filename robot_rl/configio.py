@@ -165,16 +165,17 @@ def _convert(name: str, tp: Any, value: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
+        wanted = []
         for option in args:
             if option is type(None):
                 continue
             try:
                 return _convert(name, option, value)
-            except ConfigError as exc:
-                errors.append(str(exc).removeprefix(f"{name}: "))
-        optional = " or null" if type(None) in args else ""
-        raise ConfigError(f"{name}: {' or '.join(errors)}{optional}")
+            except ConfigError as exc:  # "name: expected X, got V" -> "X"
+                wanted.append(str(exc).removeprefix(f"{name}: expected ").rsplit(", got ", 1)[0])
+        if type(None) in args:
+            wanted.append("null")
+        raise ConfigError(f"{name}: expected {' or '.join(wanted)}, got {value!r}")
     if origin is typing.Literal:
         if value not in args or isinstance(value, bool) != isinstance(args[0], bool):
             raise ConfigError(f"{name}: expected one of {list(args)}, got {value!r}")
@@ -211,6 +212,12 @@ def _convert(name: str, tp: Any, value: Any) -> Any:
         raise ConfigError(f"{name}: expected a mapping or null, got {value!r}")
     raise ConfigError(f"{name}: unsupported field type {tp}")
 
+
+# Intervals for LIMITS tables (any "(lo, hi]" string works; these are the common ones).
+AT_LEAST_1 = "[1, inf)"  # counts and sizes where 0 makes no sense
+NON_NEGATIVE = "[0, inf)"  # counts that may be 0, weights, noise levels
+POSITIVE = "(0, inf)"  # learning rates, widths in metres, scales
+UNIT = "[0, 1]"  # probabilities and fractions
 
 _INTERVAL = re.compile(r"^([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])$")
 
