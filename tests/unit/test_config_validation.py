@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+import types
 import typing
 from pathlib import Path
 
@@ -53,6 +55,14 @@ def _refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 @pytest.fixture
 def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)  # the default run folder, runs/..., would land here
+
+    def no_training(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a bad config reached training")
+
+    # Fails fast (instead of training for minutes) if a check lets a bad config through.
+    guard = types.ModuleType("robot_rl.train.run")
+    guard.train = guard.format_summary = no_training  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "robot_rl.train.run", guard)
     return tmp_path
 
 
@@ -176,9 +186,14 @@ def test_an_empty_optional_section_switches_it_on_with_defaults() -> None:
     assert from_dict({"sac": {"critic": {"hl_gauss": None}}}, cfg).sac.critic.hl_gauss is None
 
 
-def test_node_configs_share_the_checks() -> None:
+def test_node_configs_share_the_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigError, match="rate_hz: expected a finite number"):
         config_from_params(BridgeConfig, {"rate_hz": float("nan")})
+    (tmp_path / "p.yaml").write_text("impedance_bridge:\n  ros__parameters:\n    rate_hz: no\n")
+    for argv in (["--params-file", str(tmp_path / "p.yaml")], ["--param", "rate_hz=.inf"]):
+        assert main(["node", "impedance_bridge", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("robot-rl node: rate_hz: expected a") and err.count("\n") == 1
 
 
 def _resumable(tmp_path: Path, text: str) -> Path:
