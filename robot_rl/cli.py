@@ -23,14 +23,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from robot_rl.train.config import run_config
-    from robot_rl.train.run import format_summary, train
+    from robot_rl.configio import ConfigError, closest
+    from robot_rl.train.config import check_paths, check_resume, run_config
     from robot_rl.twin.tasks import TASKS
 
+    # Everything that can be wrong with the config is checked before the run folder exists.
     cfg = run_config(args.task, args.obs, args.config)
     if cfg.task not in TASKS:
-        print(f"unknown task {cfg.task!r}; known: {sorted(TASKS)}", file=sys.stderr)
-        return 2
+        hint = closest(cfg.task, TASKS)
+        raise ConfigError(f"task: unknown task {cfg.task!r}{hint}; known: {sorted(TASKS)}")
     for name in ("seed", "env_steps", "demos", "eval_every_steps", "eval_episodes", "hil"):
         value = getattr(args, name)
         if value is not None:
@@ -38,9 +39,16 @@ def _train(args: argparse.Namespace) -> int:
     if args.no_early_stop:
         cfg.stop_at_success = None
     cfg.__post_init__()
+    check_paths(cfg)
     run_dir = Path(args.out or f"runs/{cfg.task}-{cfg.obs}-s{cfg.seed}")
     if args.fresh and run_dir.exists():
         run_dir = run_dir.with_name(f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    changes = check_resume(run_dir, cfg, args.allow_config_change)
+    for key, (old, new) in changes.items():
+        print(f"config change on resume: {key}: {old!r} -> {new!r}", file=sys.stderr)
+
+    from robot_rl.train.run import format_summary, train
+
     result = train(cfg, run_dir, progress=not args.quiet)
     print(format_summary(cfg, result))
     return 0
@@ -113,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--out", help="run folder (default runs/<task>-<obs>-s<seed>)")
     tr.add_argument("--fresh", action="store_true", help="new timestamped folder, no resume")
+    tr.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="resume a run folder under a config that differs from its config.json "
+        "(the changes are logged in config_changes.jsonl)",
+    )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_train)
 
@@ -141,8 +155,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; a bad config is one line on stderr and exit code 2."""
+    from robot_rl.configio import ConfigError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"robot-rl {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
