@@ -37,7 +37,7 @@ def test_estop_holds_the_arm_and_refuses_commands_until_rearmed() -> None:
         rig.step(100)
         # A human (teleop goal) is refused too.
         far = rig.tcp[-1][1]
-        nudged = type(far)(far.pos + [0, 0.05, 0], far.quat)
+        nudged = type(far)(far.pos + np.array([0, 0.05, 0]), far.quat)
         goal.publish(pose_to_msg(nudged, rig.bus.now(), "base"))
         rig.step(100)
         assert rig.now_s() - t0 >= 2.0 - 1e-9
