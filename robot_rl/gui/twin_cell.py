@@ -96,10 +96,15 @@ class TwinCellRig:
         self._thread = threading.Thread(target=run, daemon=True, name="twin-cell")
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the stepping thread (if any) and release the renderer."""
+    def halt(self) -> None:
+        """Stop the stepping thread (if any); returns once it has stopped."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
+            self._thread = None
+
+    def stop(self) -> None:
+        """`halt`, then release the renderer and the bus."""
+        self.halt()
         self.twin.close()
         self.bus.close()
