@@ -82,16 +82,23 @@ class TwinCellRig:
                 self.clock.advance(QUANTUM_S)
                 self.bus.spin_once()
 
+    def run_for(self, wall_s: float, realtime_factor: float = 1.0) -> None:
+        """Step in this thread at about ``realtime_factor`` x wall time for ``wall_s``."""
+        t0, s0 = time.monotonic(), self.now_s()
+        while not self._stop.is_set() and time.monotonic() - t0 < wall_s:
+            self.step()
+            ahead = (self.now_s() - s0) / realtime_factor - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+
     def run_in_thread(self, realtime_factor: float = 1.0) -> None:
-        """Step on a daemon thread at about ``realtime_factor`` x wall time until `stop`."""
+        """Step on a daemon thread at about ``realtime_factor`` x wall time until `halt`.
+        Only without cameras: the renderer's GL context belongs to the creating thread."""
+        if self.twin.cfg.cameras:
+            raise RuntimeError("a rig with cameras renders in its own thread: use run_for")
 
         def run() -> None:
-            t0, s0 = time.monotonic(), self.now_s()
-            while not self._stop.is_set():
-                self.step()
-                ahead = (self.now_s() - s0) / realtime_factor - (time.monotonic() - t0)
-                if ahead > 0:
-                    time.sleep(ahead)
+            self.run_for(float("inf"), realtime_factor)
 
         self._thread = threading.Thread(target=run, daemon=True, name="twin-cell")
         self._thread.start()
