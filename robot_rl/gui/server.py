@@ -21,6 +21,7 @@ server runs its own asyncio loop on a daemon thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -269,7 +270,8 @@ class GuiServer:
         peer = _Peer(ws, client, session)
         ctrl = self.link.controller()
         if ctrl is not None and ctrl.client == client:
-            self.link.take_control(client, session)  # the controlling tab was reloaded
+            with contextlib.suppress(RejectedError):  # (closed: the page just watches)
+                self.link.take_control(client, session)  # the controlling tab was reloaded
         self.peers.add(peer)
         sender = asyncio.get_running_loop().create_task(self._send_frames(peer))
         try:
@@ -298,7 +300,10 @@ class GuiServer:
                 return {"type": "reject", "seq": obj.get("seq"), "reason": str(e)}
             return {"type": "ack", "seq": state.seq}
         if kind == "take":
-            self.link.take_control(peer.client, peer.session)
+            try:
+                self.link.take_control(peer.client, peer.session)
+            except RejectedError as e:
+                return {"type": "reject", "seq": None, "reason": str(e)}
             return {"type": "status", **self.status(peer)}
         if kind == "release":
             self.link.release(peer.client)
