@@ -45,18 +45,17 @@ class _Viewer:
         self.frames.put(self.camera, image, time.time_ns())
 
 
-class _PendingSink:
-    """Commands sent before a bus is attached: kept until `attach_bus` forwards them."""
+class _BusSinkSlot:
+    """The command sink until a bus is attached: refuses (the page is told), then forwards
+    to the bus's `BusCommandSink`."""
 
     def __init__(self) -> None:
         self.target: BusCommandSink | None = None
-        self.dropped = 0
 
     def send(self, cmd: OperatorCommand) -> None:
         if self.target is None:
-            self.dropped += 1  # nothing to obey it yet
-        else:
-            self.target.send(cmd)
+            raise RuntimeError("no bus attached: nothing would obey this command")
+        self.target.send(cmd)
 
 
 class BrowserDevice(TeleopDevice):
@@ -76,7 +75,7 @@ class BrowserDevice(TeleopDevice):
         self.link = BrowserLink(self.cfg.timeout_s, clock)
         self.frames = FrameStore(self.cfg.jpeg_quality)
         self.cell = BusCell(self.cfg)
-        self._sink = _PendingSink()
+        self._sink = _BusSinkSlot()
         self.sources = sources or CockpitSources(self.cell, self.frames, self.cell, self._sink)
         self.source = _Viewer(self.frames, self.cfg.cameras[0] if self.cfg.cameras else "view")
         self.server: GuiServer | None = None

@@ -239,8 +239,8 @@ class GuiServer:
         kind = obj.get("kind") if isinstance(obj, dict) else None
         if kind != "estop":
             return _json(409, {"ok": False, "reason": "only estop; the rest needs control"})
-        self._send_command(OperatorCommand("estop", "http", time.time()))
-        return _json(200, {"ok": True})
+        why = self._send_command(OperatorCommand("estop", "http", time.time()))
+        return _json(503, {"ok": False, "reason": why}) if why else _json(200, {"ok": True})
 
     def status(self, peer: _Peer | None = None) -> dict[str, Any]:
         """What every page renders (``you_control``: whether ``peer`` steers)."""
@@ -256,9 +256,14 @@ class GuiServer:
             and (ctrl.client, ctrl.session) == (peer.client, peer.session),
         }
 
-    def _send_command(self, cmd: OperatorCommand) -> None:
-        self.sources.commands.send(cmd)
+    def _send_command(self, cmd: OperatorCommand) -> str:
+        """Hand ``cmd`` to the sink; returns why it could not ("" when it went)."""
+        try:
+            self.sources.commands.send(cmd)
+        except (RuntimeError, ValueError) as e:
+            return str(e)
         self.commands_sent += 1
+        return ""
 
     # ------------------------------------------------------------------ WebSocket
     async def _ws(self, request: web.Request) -> web.StreamResponse:
@@ -321,8 +326,8 @@ class GuiServer:
         elif what != ESTOP_COMMANDS[0] and not steers:
             ok, reason = False, "take control first (anyone may stop)"
         else:
-            self._send_command(OperatorCommand(str(what), peer.client, time.time()))
-            ok, reason = True, ""
+            reason = self._send_command(OperatorCommand(str(what), peer.client, time.time()))
+            ok = not reason
         return {"type": "result", "id": cid, "kind": what, "ok": ok, "reason": reason}
 
     def _curves(self) -> Curves:

@@ -233,6 +233,7 @@ def test_the_token_is_checked_before_any_body_is_read() -> None:
 
 
 def test_a_viewer_cannot_steer_until_it_takes_control(device: BrowserDevice) -> None:
+    device.attach_bus(InprocBus())  # for the stop to go somewhere
     async def run(a: Page, b: Page) -> None:
         await a.send(state(0))
         assert "take control" in (await a.next("reject"))["reason"]
@@ -321,6 +322,8 @@ def test_silence_ends_the_intervention_with_a_diagnostic_and_the_server_lives_on
 
 
 def test_commands_reach_the_bus(device: BrowserDevice) -> None:
+    code, body, _ = request(device, "POST", "/command", {"kind": "estop"})
+    assert code == 503 and "no bus" in json.loads(body)["reason"]  # never a silent drop
     bus = InprocBus()
     device.attach_bus(bus)
     events: list[EpisodeEvent] = []
