@@ -234,6 +234,7 @@ def test_the_token_is_checked_before_any_body_is_read() -> None:
 
 def test_a_viewer_cannot_steer_until_it_takes_control(device: BrowserDevice) -> None:
     device.attach_bus(InprocBus())  # for the stop to go somewhere
+
     async def run(a: Page, b: Page) -> None:
         await a.send(state(0))
         assert "take control" in (await a.next("reject"))["reason"]
