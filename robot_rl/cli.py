@@ -66,6 +66,7 @@ def _record_demos(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from robot_rl.eval.cli import register_cli as register_eval
     from robot_rl.gui.cli import register_cli as register_gui
     from robot_rl.hil.cli import add_teleop_record_args
     from robot_rl.hil.cli import register_cli as register_teleop
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_nodes(sub)
     register_rewards(sub)
     register_gui(sub)
+    register_eval(sub)
     return parser
 
 
