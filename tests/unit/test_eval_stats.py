@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -94,3 +96,15 @@ def test_iqm_ci_agrees_with_rliable_when_installed() -> None:
     assert ours[0] == pytest.approx(float(point["x"][0]))
     assert ours[1] == pytest.approx(float(ci["x"][0, 0]), abs=0.03)
     assert ours[2] == pytest.approx(float(ci["x"][1, 0]), abs=0.03)
+
+
+def test_iqm_curve_and_plots(tmp_path: Path) -> None:
+    from robot_rl.eval.plots import iqm_curve, plot_iqm_curves, plot_profiles
+
+    success = np.array([[0.0, 0.5], [0.0, 0.7], [0.0, 0.9]])
+    curve = iqm_curve(success, reps=200)
+    assert curve.shape == (2, 3) and np.allclose(curve[0], 0.0)
+    assert curve[1, 0] == pytest.approx(0.7) and curve[1, 1] <= 0.7 <= curve[1, 2]
+    plot_iqm_curves({"a": (np.array([1.0, 2.0]), curve)}, tmp_path / "c.png", "t", "x")
+    plot_profiles({"a": success[:, 1:]}, tmp_path / "p.png", "t", reps=50)
+    assert (tmp_path / "c.png").stat().st_size > 0 and (tmp_path / "p.png").stat().st_size > 0
