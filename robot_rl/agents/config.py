@@ -121,6 +121,15 @@ class GripperConfig:
 
 
 @dataclass(frozen=True)
+class SelfPredictiveConfig:
+    """Auxiliary loss of the SPR/TACO family: from a frame's latent and the action, predict
+    the next frame's latent under the target (Polyak) encoder; trains the encoder heads."""
+
+    weight: float = 0.0  # weight of the loss added to the critic loss; 0 disables it
+    hidden_dims: tuple[int, ...] = (256,)  # hidden widths of the latent predictor MLP
+
+
+@dataclass(frozen=True)
 class ReplayConfig:
     """Replay buffers and their mixing."""
 
@@ -148,6 +157,7 @@ class SACConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)  # pixels (ignored if none)
     gripper: GripperConfig = field(default_factory=GripperConfig)  # discrete gripper
     replay: ReplayConfig = field(default_factory=ReplayConfig)  # buffers and mixing
+    self_predictive: SelfPredictiveConfig = field(default_factory=SelfPredictiveConfig)  # aux
 
 
 def sac_config(**overrides: Any) -> SACConfig:
@@ -199,5 +209,6 @@ _NESTED: dict[tuple[type, str], type] = {
     (SACConfig, "encoder"): EncoderConfig,
     (SACConfig, "gripper"): GripperConfig,
     (SACConfig, "replay"): ReplayConfig,
+    (SACConfig, "self_predictive"): SelfPredictiveConfig,
     (CriticConfig, "hl_gauss"): HLGaussConfig,
 }
