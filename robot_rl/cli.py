@@ -87,6 +87,7 @@ def _record_demos(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from robot_rl.calibration.cli import register_cli as register_calibration
     from robot_rl.data.cli import register_cli as register_data
+    from robot_rl.eval.cli import register_cli as register_eval
     from robot_rl.gui.cli import register_cli as register_gui
     from robot_rl.hil.cli import add_teleop_record_args
     from robot_rl.hil.cli import register_cli as register_teleop
@@ -151,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_gui(sub)
     register_calibration(sub)
     register_data(sub)
+    register_eval(sub)
     return parser
 
 

@@ -173,6 +173,18 @@ class GripperConfig:
 
 
 @dataclass(frozen=True)
+class SelfPredictiveConfig:
+    """Auxiliary loss of the SPR/TACO family: from a frame's latent and the action, predict
+    the next frame's latent under the target (Polyak) encoder; trains the encoder heads."""
+
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {"weight": NON_NEGATIVE, "hidden_dims": AT_LEAST_1}
+
+    weight: float = 0.0  # weight of the loss added to the critic loss; 0 disables it
+    hidden_dims: tuple[int, ...] = (256,)  # hidden widths of the latent predictor MLP
+
+
+@dataclass(frozen=True)
 class ReplayConfig:
     """Replay buffers and their mixing."""
 
@@ -218,6 +230,7 @@ class SACConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)  # pixels (ignored if none)
     gripper: GripperConfig = field(default_factory=GripperConfig)  # discrete gripper
     replay: ReplayConfig = field(default_factory=ReplayConfig)  # buffers and mixing
+    self_predictive: SelfPredictiveConfig = field(default_factory=SelfPredictiveConfig)  # aux
 
 
 def sac_config(**overrides: Any) -> SACConfig:
