@@ -39,7 +39,7 @@ IMPACT_WINDOW_TICKS = 10
 
 @dataclass
 class Monitor:
-    """Wraps the cell's per-tick control step and records what reaches the controller."""
+    """Hooks into every 1 kHz tick of the cell and records what reached the controller."""
 
     cell: TwinCell
     low: np.ndarray
@@ -59,8 +59,7 @@ class Monitor:
         robot_bodies = {b for b in range(m.nbody) if self._under(b, root)}
         self.robot_geoms = np.array([g for g in range(m.ngeom) if m.geom_bodyid[g] in robot_bodies])
         self.table = m.geom("table").id
-        self.original = self.cell._control_and_step2
-        self.cell._control_and_step2 = self._tick  # type: ignore[method-assign]
+        self.cell.tick_hook = self._tick
         self._f6 = np.zeros(6)
 
     def _under(self, body: int, root: int) -> bool:
@@ -71,12 +70,13 @@ class Monitor:
             body = m.body_parentid[body]
         return False
 
-    def _tick(self, target_pos: np.ndarray, target_quat: np.ndarray) -> None:
-        d = self.cell.data
-        if not (np.all(np.isfinite(target_pos)) and np.all(np.isfinite(target_quat))):
+    def _tick(self, cell: TwinCell) -> None:
+        """Called after each tick with the target pose that tick's law used."""
+        d = cell.data
+        target = cell.controller_target()
+        if not (np.all(np.isfinite(target.pos)) and np.all(np.isfinite(target.quat))):
             self.nonfinite_targets += 1
-        self.max_target_outside_m = max(self.max_target_outside_m, self._outside(target_pos))
-        self.original(target_pos, target_quat)
+        self.max_target_outside_m = max(self.max_target_outside_m, self._outside(target.pos))
         self.ticks += 1
         tcp = d.site_xpos[self.cell.tcp_site]
         self.max_tcp_outside_m = max(self.max_tcp_outside_m, self._outside(tcp))
@@ -180,11 +180,11 @@ def test_pressing_into_the_table_saturates_at_the_clip() -> None:
     forces: list[float] = []
     tick = mon._tick
 
-    def record(pos: np.ndarray, quat: np.ndarray) -> None:
-        tick(pos, quat)
+    def record(cell: TwinCell) -> None:
+        tick(cell)
         forces.append(mon._table_force())
 
-    env.cell._control_and_step2 = record  # type: ignore[method-assign]
+    env.cell.tick_hook = record
     for _ in range(70):  # 5 mm per step: the slow-zone speed
         env.step(np.array([0, 0, -0.25, 0, 0, 0, 1.0]))
     imp = env.cell.cfg.impedance
