@@ -28,7 +28,7 @@ limits hold in C through the joints' ``actuatorfrcrange`` (which also bounds the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -126,9 +126,11 @@ def cap_targets(target: np.ndarray, measured: np.ndarray, max_error_m: float) ->
 class ChunkStepper:
     """Advances N native-law cells (sharing one model or not) by per-tick target tracks.
 
-    Physics runs in MuJoCo's C; with ``threads > 1`` the cells are split into that many
-    groups stepped in parallel (MuJoCo releases the GIL). The Python work per chunk is
-    vectorised over the cells. Blocks until all cells have advanced."""
+    With ``threads > 1`` the cells are split into that many groups; each thread runs its
+    group through the whole track, chunk by chunk: the per-chunk Python work (vectorised over
+    the group) holds the GIL, the physics in MuJoCo's C releases it, so one thread's law
+    overlaps the other threads' physics and there is no barrier per chunk. Blocks until all
+    cells have advanced."""
 
     def __init__(self, cells: Sequence[TwinCell], threads: int = 1) -> None:
         if not cells:
@@ -139,16 +141,8 @@ class ChunkStepper:
         self.chunk = cells[0].cfg.chunk_ticks
         if any(c.cfg.chunk_ticks != self.chunk for c in cells):
             raise ValueError("all cells of a ChunkStepper need the same chunk_ticks")
-        threads = max(1, min(threads, len(self.cells)))
-        self._groups = [self.cells[i::threads] for i in range(threads)]
-        self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
-        n = len(self.cells)
-        self._pos = np.zeros((n, 3))
-        self._quat = np.zeros((n, 4))
-        self._jac = np.zeros((n, 6, 7))
-        self._q = np.zeros((n, 7))
-        self._qd = np.zeros((n, 7))
-        self._cor = np.zeros((n, 7))
+        self.threads = max(1, min(threads, len(self.cells)))
+        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         self._torques = JointTorques(cells[0].cfg.impedance, cells[0].posture_q)
 
     def close(self) -> None:
@@ -156,67 +150,84 @@ class ChunkStepper:
             self._pool.shutdown()
             self._pool = None
 
-    def _parallel(self, fn: Callable[..., None], *args: int) -> None:
-        """Run ``fn(group, *args)`` for every thread's group of cells; wait for all."""
-        if self._pool is None:
-            for group in self._groups:
-                fn(group, *args)
-        else:
-            futures = [self._pool.submit(fn, group, *args) for group in self._groups]
-            for f in futures:
-                f.result()
-
-    @staticmethod
-    def _step1(group: list[TwinCell]) -> None:
-        for c in group:
-            mujoco.mj_step1(c.model, c.data)
-
-    @staticmethod
-    def _finish(group: list[TwinCell], ticks: int, next_chunk: int) -> None:
-        """step2 (with the law just written), then ``ticks - 1`` whole steps, then step1 of
-        the next chunk if there is one (so the next law sees fresh kinematics)."""
-        for c in group:
-            m, d = c.model, c.data
-            mujoco.mj_step2(m, d)
-            if c.tick_hook is not None:
-                c.tick_hook(c)
-                for _ in range(ticks - 1):
-                    mujoco.mj_step(m, d)
-                    c.tick_hook(c)
-            elif ticks > 1:
-                mujoco.mj_step(m, d, nstep=ticks - 1)
-            c.ticks += ticks
-            if next_chunk:
-                mujoco.mj_step1(m, d)
-
-    def _write_law(self, target_pos: np.ndarray, target_quat: np.ndarray, cap_m: float) -> None:
-        """Set each cell's target (capped to its measured TCP) and motor torques, from the
-        post-``mj_step1`` state."""
-        for i, c in enumerate(self.cells):
-            mujoco.mj_jacSite(c.model, c.data, c._jacp, c._jacr, c.tcp_site)
-            self._jac[i] = c._jac_arm
-            self._pos[i] = c._xpos
-            self._q[i] = c._q7
-            self._qd[i] = c._qd7
-            self._cor[i] = c._bias7
-            self._cor[i] -= c._grav7
-        capped = cap_targets(target_pos, self._pos, cap_m)
-        tau = self._torques(self._jac, self._q, self._qd, self._cor)
-        for i, c in enumerate(self.cells):
-            c.set_native_target(capped[i], target_quat[i], tau[i])
-
-    def run_track(self, pos: np.ndarray, quat: np.ndarray, max_error_pos_m: float) -> None:
-        """Advance every cell by T ticks along its own per-tick targets ``pos`` (N, T, 3) and
-        ``quat`` (N, T, 4) (the safety filter's track). The target is held per chunk at the
+    def run_track(
+        self,
+        pos: np.ndarray,
+        quat: np.ndarray,
+        max_error_pos_m: float,
+        active: Sequence[int] | None = None,
+    ) -> None:
+        """Advance the cells (all, or those indexed by ``active``) by T ticks along their own
+        per-tick targets ``pos`` (N, T, 3) and ``quat`` (N, T, 4) (the safety filter's track;
+        N = number of advanced cells, in order). The target is held per chunk at the
         chunk's segment midpoint and middle orientation, re-capped to ``max_error_pos_m`` from
-        the measured TCP at the chunk's start, exactly as far as the reference re-caps per tick."""
+        the measured TCP at the chunk's start, as the reference re-caps at every tick."""
+        index = list(range(len(self.cells))) if active is None else list(active)
+        if pos.shape[0] != len(index) or quat.shape[0] != len(index):
+            raise ValueError(f"need targets for {len(index)} cells, got {pos.shape[0]}")
         n_ticks = pos.shape[1]
         starts = np.arange(0, n_ticks, self.chunk)
         ends = np.minimum(starts + self.chunk, n_ticks) - 1
         # Chunk targets: the midpoint of each chunk's (linear) segment, its middle orientation.
         chunk_pos = 0.5 * (pos[:, starts] + pos[:, ends])
         chunk_quat = quat[:, (starts + ends) // 2]
-        self._parallel(self._step1)
+        k = self.threads
+        rows = [r for r in (list(range(len(index)))[i::k] for i in range(k)) if r]
+        work = [
+            ([self.cells[index[r]] for r in g], chunk_pos[g], chunk_quat[g], starts, ends)
+            for g in rows
+        ]
+        if self._pool is None or len(work) == 1:
+            for w in work:
+                self._run_group(*w, max_error_pos_m)
+        else:
+            futures = [self._pool.submit(self._run_group, *w, max_error_pos_m) for w in work]
+            for f in futures:
+                f.result()
+
+    def _run_group(
+        self,
+        cells: list[TwinCell],
+        chunk_pos: np.ndarray,
+        chunk_quat: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        cap_m: float,
+    ) -> None:
+        n = len(cells)
+        jac, xpos = np.zeros((n, 6, 7)), np.zeros((n, 3))
+        q, qd, cor = np.zeros((n, 7)), np.zeros((n, 7)), np.zeros((n, 7))
+        for c in cells:
+            mujoco.mj_step1(c.model, c.data)
         for j, k0 in enumerate(starts):
-            self._write_law(chunk_pos[:, j], chunk_quat[:, j], max_error_pos_m)
-            self._parallel(self._finish, int(ends[j] + 1 - k0), int(j + 1 < len(starts)))
+            # The law from the post-mj_step1 state: target capped to the measured TCP, motors.
+            for i, c in enumerate(cells):
+                mujoco.mj_jacSite(c.model, c.data, c._jacp, c._jacr, c.tcp_site)
+                jac[i] = c._jac_arm
+                xpos[i] = c._xpos
+                q[i] = c._q7
+                qd[i] = c._qd7
+                np.subtract(c._bias7, c._grav7, out=cor[i])
+            capped = cap_targets(chunk_pos[:, j], xpos, cap_m)
+            tau = self._torques(jac, q, qd, cor)
+            ticks, last = int(ends[j] + 1 - k0), j + 1 == len(starts)
+            for i, c in enumerate(cells):
+                c.set_native_target(capped[i], chunk_quat[i, j], tau[i])
+                _finish(c, ticks, not last)
+
+
+def _finish(c: TwinCell, ticks: int, next_chunk: bool) -> None:
+    """step2 (with the law just written), ``ticks - 1`` whole steps, then step1 of the next
+    chunk if there is one (so the next law sees fresh kinematics)."""
+    m, d = c.model, c.data
+    mujoco.mj_step2(m, d)
+    if c.tick_hook is not None:
+        c.tick_hook(c)
+        for _ in range(ticks - 1):
+            mujoco.mj_step(m, d)
+            c.tick_hook(c)
+    elif ticks > 1:
+        mujoco.mj_step(m, d, nstep=ticks - 1)
+    c.ticks += ticks
+    if next_chunk:
+        mujoco.mj_step1(m, d)

@@ -26,6 +26,7 @@ import pytest
 
 from robot_rl.control.safety import SafetyFilter
 from robot_rl.envs.twin_env import TwinEnv
+from robot_rl.envs.vector_env import TwinVectorEnv
 from robot_rl.twin.cell import TwinCell
 from robot_rl.twin.tasks import TASKS
 
@@ -224,3 +225,57 @@ def test_watchdog_holds_when_commands_stop(task: str) -> None:
         f"drift {drift * 1e3:.2f}mm"
     )
     assert drift < 0.005
+
+
+@pytest.mark.parametrize(
+    ("n_envs", "steps"),
+    [(2, 400), pytest.param(8, STEPS_PER_TASK, marks=pytest.mark.slow)],
+)
+def test_batched_cell_keeps_the_limits(n_envs: int, steps: int) -> None:
+    """The batched twin (TwinVectorEnv, 2 threads) under the same per-tick checks as the
+    single cell, each env on its own adversarial stream. Env 0 stops sending valid commands
+    (NaN actions) for 2.5 s in the middle: its watchdog must trip and hold it (< 5 mm drift
+    over 2 s) while the others keep moving through the batched path."""
+    envs = TwinVectorEnv(n_envs, task="pick_cube", obs="state", threads=2)
+    cfg = envs.envs[0].safety_cfg
+    low, high = np.array(cfg.workspace_low_m), np.array(cfg.workspace_high_m)
+    envs.reset(seed=7)
+    monitors = [Monitor(env.cell, low, high) for env in envs.envs]
+    streams = np.stack(
+        [adversarial_actions(np.random.default_rng(100 + i), steps) for i in range(n_envs)], 1
+    )
+    stop = steps // 2
+    streams[stop : stop + 25, 0] = np.nan  # 2.5 s without an accepted command
+    streams[stop - 3 : stop, 0] = (1.0, 1.0, -0.5, 0.0, 0.0, 0.0, 0.0)  # moving when it stops
+    # Keep env 0 inside one episode across the stop: push its time limit out of the way.
+    envs.envs[0].task.cfg.episode_steps = steps + 1
+    rejected = np.zeros(n_envs, dtype=int)
+    trip_pos = None
+    for t in range(steps):
+        obs, _, _, _, info = envs.step(streams[t])
+        rejected += ~info["safety"]["accepted"]
+        assert np.all(np.isfinite(obs["state"]))
+        if t == stop + 4:  # 0.5 s after the stop: tripped (timeout 0.25 s) and holding
+            assert envs.envs[0].filter.watchdog_tripped
+            trip_pos = envs.envs[0].cell.tcp_pose().pos
+        if t == stop + 24:
+            assert trip_pos is not None
+            drift = np.linalg.norm(envs.envs[0].cell.tcp_pose().pos - trip_pos)
+            assert drift < 0.005, f"watchdog hold drifted {drift * 1e3:.2f} mm in 2 s"
+    imp = envs.envs[0].cell.cfg.impedance
+    bound = imp.k_pos_n_per_m[2] * imp.error_clip_pos_m[2] * 1.1
+    envs.close()
+    for i, mon in enumerate(monitors):
+        print(
+            f"\nenv {i}: ticks={mon.ticks} rejected={rejected[i]} "
+            f"target_outside={mon.max_target_outside_m * 1e3:.2f}mm "
+            f"tcp_outside={mon.max_tcp_outside_m * 1e3:.2f}mm "
+            f"sustained={mon.max_window_force_n:.1f}N per-tick={mon.max_tick_force_n:.1f}N "
+            f"bound={bound:.1f}N"
+        )
+        assert mon.ticks >= steps * 100
+        assert rejected[i] > steps // 100
+        assert mon.nonfinite_targets == 0
+        assert mon.max_target_outside_m <= 1e-9
+        assert mon.max_tcp_outside_m <= BOX_MARGIN_M
+        assert mon.max_window_force_n <= bound
