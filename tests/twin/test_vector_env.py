@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robot_rl.envs.twin_env import TwinEnv
+from robot_rl.envs.twin_env import PROPRIO_DIM, TwinEnv
 from robot_rl.envs.vector_env import TwinVectorEnv
 from robot_rl.twin.tasks import TaskConfig
 
@@ -47,7 +47,7 @@ def test_autoreset_same_step_and_vector_info() -> None:
     envs = TwinVectorEnv(2, task="reach", obs="state", task_cfg=TaskConfig(episode_steps=3))
     obs, info = envs.reset(seed=0)
     assert envs.observation_space.contains(obs)
-    assert obs["state"].shape == (2, envs.single_observation_space["state"].shape[0])
+    assert obs["state"].shape == (2, PROPRIO_DIM + 6)  # reach: + target and offset
     zero = np.zeros((2, 7))
     for _ in range(2):
         _, reward, terminated, truncated, info = envs.step(zero)
