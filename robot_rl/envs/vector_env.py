@@ -22,6 +22,7 @@ Semantics (gymnasium ``AutoresetMode.SAME_STEP``):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -64,7 +65,10 @@ class TwinVectorEnv(gym.vector.VectorEnv[dict[str, Any], np.ndarray, np.ndarray]
 
     # ------------------------------------------------------------------------- gym API
     def reset(
-        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Reset all envs; ``seed`` is an int (env i gets seed + i), one seed per env, or None."""
         if seed is None or isinstance(seed, int):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +28,7 @@ from robot_rl.twin.native_law import (
     JointTorques,
     add_impedance_actuators,
 )
+from robot_rl.twin.variants import get_variant
 
 ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
 # A comfortable "gripper down over the table" posture, also the nullspace posture.
@@ -57,6 +58,8 @@ class CellConfig:
     law: Literal["native", "python"] = "native"
     # Native law: targets, posture and Coriolis torques are updated every chunk of N ticks.
     chunk_ticks: int = 10
+    # Named cell variant (robot_rl.twin.variants): "nominal" or a shifted "real" cell.
+    variant: str = "nominal"
     # Refresh the nullspace pseudo-inverse every N ticks (1 = every tick, like the robot's
     # controller); 10 keeps the posture term within the Python loop's budget.
     nullspace_refresh_ticks: int = 10
@@ -66,6 +69,7 @@ class CellConfig:
             raise ValueError(f"CellConfig.law must be 'native' or 'python', got {self.law!r}")
         if self.chunk_ticks < 1:
             raise ValueError(f"CellConfig.chunk_ticks must be >= 1, got {self.chunk_ticks}")
+        get_variant(self.variant)  # unknown names fail here, listing the registered ones
 
 
 class TwinCell:
@@ -79,7 +83,9 @@ class TwinCell:
     ) -> None:
         """Build the scene; ``model`` (compiled by another TwinCell with the same scene and
         config) is shared instead of compiling again: batched cells keep one model."""
-        self.cfg = cfg if cfg is not None else CellConfig()
+        cfg = cfg if cfg is not None else CellConfig()
+        self.variant = get_variant(cfg.variant)
+        self.cfg = replace(cfg, impedance=self.variant.impedance(cfg.impedance))
         if self.cfg.impedance.use_gravity_compensation:
             raise ValueError(
                 "the twin arm compensates gravity in firmware (like a Franka); "
@@ -93,6 +99,7 @@ class TwinCell:
             if self.cfg.law == "native":
                 add_impedance_actuators(spec, self.cfg.impedance)
             model = spec.compile()
+            self.variant.apply_to_model(model)
         self.model = model
         self.data = mujoco.MjData(self.model)
         m = self.model
@@ -150,8 +157,9 @@ class TwinCell:
                 raise ValueError(f"camera {name!r}: parent body {cal.parent!r} not in the scene")
             cam = parent.add_camera()
             cam.name = name
-            cam.pos = cal.pos_m
-            cam.quat = optical_to_mujoco_quat(cal.quat_wxyz)
+            cam.pos, cam.quat = self.variant.camera_pose(
+                np.asarray(cal.pos_m), optical_to_mujoco_quat(cal.quat_wxyz)
+            )
             # Full pinhole intrinsics at the native resolution. Rendering at another size
             # rescales x and y independently, exactly like resizing the real image.
             k = cal.intrinsics
