@@ -5,8 +5,9 @@ with nothing else, on one core, expressed as env steps/s (ticks/s / ticks per en
 Raw physics of the bare task scene (no impedance actuators) is printed too.
 
 Part 1 (pinned to one core): single TwinEnv, native law and the per-tick Python reference law,
-state-only and with two 128x128 cameras. Part 2 (``--threads``, both cores): TwinVectorEnv
-over N envs, state-only, as a scaling curve.
+state-only and with two 128x128 cameras. Part 2 (``--threads``, both cores): raw physics on
+that many threads (what the cores give right now), then TwinVectorEnv over N envs,
+state-only, as a scaling curve. Each figure is the best of ``--repeats`` runs.
 
     python benchmarks/bench_twin.py [--task pick_cube] [--steps 2000] [--envs 1 2 4 8]
 """
@@ -67,6 +68,30 @@ def physics_rate(task: str, ticks: int, law: str = "native") -> float:
     return ticks / (time.perf_counter() - t0)
 
 
+def threaded_physics_rate(task: str, ticks: int, threads: int) -> float:
+    """Raw ``mj_step`` ticks/s summed over ``threads`` copies stepped on their own threads:
+    what the cores give at this moment (other load on the machine shows up here)."""
+    import threading
+
+    import mujoco
+
+    env = TwinEnv(task=task, obs="state")
+    env.reset(seed=0)
+    m = env.cell.model
+    datas = [mujoco.MjData(m) for _ in range(threads)]
+    for d in datas:
+        mujoco.mj_copyData(d, m, env.cell.data)
+    workers = [
+        threading.Thread(target=mujoco.mj_step, args=(m, d), kwargs={"nstep": ticks}) for d in datas
+    ]
+    t0 = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return threads * ticks / (time.perf_counter() - t0)
+
+
 def best(fn: object, repeats: int, *args: object) -> float:
     """Best of ``repeats`` runs: the machine is shared, the least disturbed run is the figure."""
     return max(fn(*args) for _ in range(repeats))  # type: ignore[operator]
@@ -104,6 +129,9 @@ def main() -> None:
         os.sched_setaffinity(0, all_cores)
     print(f"\nTwinVectorEnv, {args.threads} threads on {len(all_cores or [])} cores, state-only")
     print(f"{'envs':<38} {'env steps/s':>12} {'real-time x':>12} {'vs baseline':>11}")
+    raw2 = best(threaded_physics_rate, r, args.task, 50_000, args.threads) / tps
+    name = f"raw mj_step, {args.threads} threads"
+    print(f"{name:<38} {raw2:>12.0f} {raw2 * control_dt:>12.1f} {raw2 / phys:>11.2f}")
     for n in args.envs:
         rate = best(vector_rate, r, args.task, n, args.threads, args.steps)
         print(f"{f'N={n}':<38} {rate:>12.0f} {rate * control_dt:>12.1f} {rate / phys:>11.2f}")
