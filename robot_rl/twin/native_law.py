@@ -27,7 +27,6 @@ limits hold in C through the joints' ``actuatorfrcrange`` (which also bounds the
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -84,11 +83,7 @@ class JointTorques:
 
     def __init__(self, cfg: ImpedanceConfig, posture_q: np.ndarray) -> None:
         self.k_ns = cfg.nullspace_stiffness
-        self.d_ns = (
-            2.0 * math.sqrt(cfg.nullspace_stiffness)
-            if cfg.nullspace_damping < 0
-            else cfg.nullspace_damping
-        )
+        self.d_ns = cfg.nullspace_damping_value()
         self.lim = cfg.nullspace_max_tau_nm
         self.reg = cfg.nullspace_regularization * np.eye(6)
         self.coriolis = cfg.use_coriolis_compensation
