@@ -4,11 +4,14 @@
     obs, info = envs.reset(seed=0)              # env i is seeded with seed + i
     obs, reward, terminated, truncated, info = envs.step(actions)   # actions (8, 7) in [-1, 1]
 
-Each step runs every env's safety filter on its action (per env, at the policy rate), then
-advances all cells together: the native impedance law's per-chunk work is vectorised over the
-envs and the physics runs in MuJoCo's C on ``threads`` threads (``native_law.ChunkStepper``).
-An env whose watchdog may trip in this period is advanced tick by tick on its own, exactly as
-``TwinEnv`` does. Cameras render per env once per step. Blocks until all envs have stepped.
+The envs are split into ``threads`` groups. Each group's thread runs its envs' safety filters
+(per env, at the policy rate), then advances its cells together: the native impedance law's
+per-chunk work is vectorised over the group and the physics runs in MuJoCo's C, which
+releases the GIL, so one group's Python overlaps the other groups' physics
+(``native_law.ChunkStepper``). An env whose watchdog may trip in this period is advanced tick
+by tick on its own, exactly as ``TwinEnv`` does. State observations and autoresets are made on
+the group's thread; with cameras they are made on the calling thread (a GL context belongs to
+one thread), rendering per env once per step. Blocks until all envs have stepped.
 
 Semantics (gymnasium ``AutoresetMode.SAME_STEP``):
 - ``reward``, ``terminated`` (success), ``truncated`` (time limit, never success) and
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -33,6 +37,9 @@ from gymnasium.vector.utils import batch_space
 
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.twin.native_law import ChunkStepper
+
+# (obs, reward, terminated, truncated, info, final obs or None) of one env's step.
+_EnvResult = tuple[dict[str, Any], float, bool, bool, dict[str, Any], dict[str, Any] | None]
 
 
 class TwinVectorEnv(gym.vector.VectorEnv[dict[str, Any], np.ndarray, np.ndarray]):
@@ -93,25 +100,38 @@ class TwinVectorEnv(gym.vector.VectorEnv[dict[str, Any], np.ndarray, np.ndarray]
         acts = np.asarray(actions, dtype=np.float64)
         if acts.shape[0] != self.num_envs:
             raise ValueError(f"actions must have {self.num_envs} rows, got shape {acts.shape}")
-        self._advance([env.begin_step(a) for env, a in zip(self.envs, acts, strict=True)])
+        n = self.num_envs
+        results: list[_EnvResult | None] = [None] * n
+        if self._stepper is None:  # reference (python) law: one env after the other
+            for i, env in enumerate(self.envs):
+                env._advance(env.begin_step(acts[i]))
+        else:
+            # Each thread runs its group's filter, law and physics (and, without cameras, the
+            # observation and autoreset): one group's Python overlaps the others' C physics.
+            k = self._stepper.threads
+            groups = [g for g in (list(range(n))[i::k] for i in range(k)) if g]
+            jobs = [partial(self._step_group, g, acts, results) for g in groups]
+            self._stepper.parallel(jobs)
+        # Rendering stays on this thread: a GL context belongs to the thread that made it.
+        for i in range(n):
+            if results[i] is None:
+                results[i] = self._finish(i)
         obs = []
-        rewards = np.zeros(self.num_envs)
-        terminated = np.zeros(self.num_envs, dtype=bool)
-        truncated = np.zeros(self.num_envs, dtype=bool)
+        rewards = np.zeros(n)
+        terminated = np.zeros(n, dtype=bool)
+        truncated = np.zeros(n, dtype=bool)
         infos: dict[str, Any] = {}
-        final_obs: list[dict[str, Any] | None] = [None] * self.num_envs
+        final_obs = np.empty(n, dtype=object)
         final_infos: dict[str, Any] = {}
-        for i, env in enumerate(self.envs):
-            o, rewards[i], terminated[i], truncated[i], info = env.end_step()
-            if terminated[i] or truncated[i]:
-                final_obs[i] = o
+        for i, res in enumerate(results):
+            assert res is not None
+            o, rewards[i], terminated[i], truncated[i], info, final_obs[i] = res
+            if final_obs[i] is not None:
                 final_infos = self._add_info(final_infos, info, i)
-                o, _ = env.reset()
             obs.append(o)
             infos = self._add_info(infos, info, i)
         if final_infos:
-            infos["final_obs"] = np.empty(self.num_envs, dtype=object)
-            infos["final_obs"][:] = final_obs
+            infos["final_obs"] = final_obs
             infos["_final_obs"] = np.array([f is not None for f in final_obs])
             infos["final_info"] = final_infos
             infos["_final_info"] = infos["_final_obs"]
@@ -124,23 +144,36 @@ class TwinVectorEnv(gym.vector.VectorEnv[dict[str, Any], np.ndarray, np.ndarray]
             env.close()
 
     # ------------------------------------------------------------------------- helpers
-    def _advance(self, nows: list[float]) -> None:
-        """One policy period for all envs: batched where the filter planned a track."""
-        if self._stepper is None:  # reference (python) law: one env after the other
-            for env, now in zip(self.envs, nows, strict=True):
-                env._advance(now)
-            return
+    def _step_group(
+        self, group: list[int], acts: np.ndarray, results: list[_EnvResult | None]
+    ) -> None:
+        """One policy period for the envs in ``group``, on the calling thread."""
+        assert self._stepper is not None
         batched, pos, quat = [], [], []
-        for i, (env, now) in enumerate(zip(self.envs, nows, strict=True)):
-            track = env.planned_track(now)
-            if track is None:
+        for i in group:
+            env = self.envs[i]
+            track = env.planned_track(env.begin_step(acts[i]))
+            if track is None:  # the watchdog may trip in this period: tick by tick
                 env.advance_per_tick()
             else:
-                batched.append(i)
+                batched.append(env.cell)
                 pos.append(track[0])
                 quat.append(track[1])
         if batched:
-            self._stepper.run_track(np.stack(pos), np.stack(quat), self._cap_m, batched)
+            self._stepper.track_group(batched, np.stack(pos), np.stack(quat), self._cap_m)
+        if self.envs[0].cfg.obs == "state":
+            for i in group:
+                results[i] = self._finish(i)
+
+    def _finish(self, i: int) -> _EnvResult:
+        """End env ``i``'s step; reset it if the episode ended (its final obs is returned)."""
+        env = self.envs[i]
+        o, reward, terminated, truncated, info = env.end_step()
+        final = None
+        if terminated or truncated:
+            final = o
+            o, _ = env.reset()
+        return o, reward, terminated, truncated, info, final
 
     def _stack(self, obs: list[dict[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {"state": np.stack([o["state"] for o in obs])}

@@ -27,9 +27,10 @@ limits hold in C through the joints' ``actuatorfrcrange`` (which also bounds the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 import mujoco
 import numpy as np
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 TARGET_POS_BODY = "impedance_target_pos"
 TARGET_ROT_BODY = "impedance_target_rot"
 AXES = ("x", "y", "z", "rx", "ry", "rz")
+T = TypeVar("T")
 
 
 def add_impedance_actuators(spec: mujoco.MjSpec, cfg: ImpedanceConfig) -> None:
@@ -160,25 +162,35 @@ class ChunkStepper:
         index = list(range(len(self.cells))) if active is None else list(active)
         if pos.shape[0] != len(index) or quat.shape[0] != len(index):
             raise ValueError(f"need targets for {len(index)} cells, got {pos.shape[0]}")
+        k = self.threads
+        rows = [r for r in (list(range(len(index)))[i::k] for i in range(k)) if r]
+        cells = [[self.cells[index[r]] for r in g] for g in rows]
+        jobs = [
+            partial(self.track_group, c, pos[g], quat[g], max_error_pos_m)
+            for c, g in zip(cells, rows, strict=True)
+        ]
+        self.parallel(jobs)
+
+    def parallel(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
+        """Run ``jobs`` on the stepper's threads (inline when it has one); block until all are
+        done; their results in order. Exceptions propagate."""
+        if self._pool is None or len(jobs) == 1:
+            return [job() for job in jobs]
+        futures = [self._pool.submit(job) for job in jobs]
+        return [f.result() for f in futures]
+
+    def track_group(
+        self, cells: list[TwinCell], pos: np.ndarray, quat: np.ndarray, max_error_pos_m: float
+    ) -> None:
+        """``run_track`` for the given cells on the calling thread (no other thread may step
+        them meanwhile)."""
         n_ticks = pos.shape[1]
         starts = np.arange(0, n_ticks, self.chunk)
         ends = np.minimum(starts + self.chunk, n_ticks) - 1
         # Chunk targets: the midpoint of each chunk's (linear) segment, its middle orientation.
         chunk_pos = 0.5 * (pos[:, starts] + pos[:, ends])
         chunk_quat = quat[:, (starts + ends) // 2]
-        k = self.threads
-        rows = [r for r in (list(range(len(index)))[i::k] for i in range(k)) if r]
-        work = [
-            ([self.cells[index[r]] for r in g], chunk_pos[g], chunk_quat[g], starts, ends)
-            for g in rows
-        ]
-        if self._pool is None or len(work) == 1:
-            for w in work:
-                self._run_group(*w, max_error_pos_m)
-        else:
-            futures = [self._pool.submit(self._run_group, *w, max_error_pos_m) for w in work]
-            for f in futures:
-                f.result()
+        self._run_group(cells, chunk_pos, chunk_quat, starts, ends, max_error_pos_m)
 
     def _run_group(
         self,
