@@ -7,6 +7,7 @@ import pytest
 
 from robot_rl.envs.twin_env import PROPRIO_DIM, TwinEnv
 from robot_rl.envs.vector_env import TwinVectorEnv
+from robot_rl.twin.cell import CellConfig
 from robot_rl.twin.tasks import TaskConfig
 
 pytestmark = pytest.mark.twin
@@ -76,3 +77,17 @@ def test_pixels_render_per_env() -> None:
         # Different seeds put the target and arm elsewhere: each env renders its own scene.
         assert np.abs(images[0].astype(int) - images[1]).mean() > 0.5, name
     envs.close()
+
+
+def test_reference_law_envs_step_one_after_the_other() -> None:
+    """With the per-tick python law the vector env steps each env in turn, still in parity."""
+    cell = CellConfig(law="python")
+    envs = TwinVectorEnv(2, task="reach", obs="state", cell=cell, threads=2)
+    envs.reset(seed=0)
+    actions = _actions()[:3, :2]
+    batched = [envs.step(a)[0]["state"][1] for a in actions]
+    envs.close()
+    env = TwinEnv(task="reach", obs="state", cell=cell)
+    env.reset(seed=1)
+    single = [env.step(a)[0]["state"] for a in actions[:, 1]]
+    np.testing.assert_allclose(np.array(batched), np.array(single), rtol=0, atol=1e-9)
