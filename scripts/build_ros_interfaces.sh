@@ -15,7 +15,7 @@ BUILD=${ROS_INTERFACES_BUILD_DIR:-build/robot_rl_interfaces}
 # fails with "includes non-existent path".
 read -r py_inc np_inc < <("$PY" -c \
   'import sysconfig, numpy; print(sysconfig.get_paths()["include"], numpy.get_include())')
-grep -l '/opt/python/' "$VENV"/share/*/cmake/*Export*.cmake 2>/dev/null | while read -r f; do
+{ grep -l '/opt/python/' "$VENV"/share/*/cmake/*Export*.cmake 2>/dev/null || true; } | while read -r f; do
   sed -i -E "s#/opt/python/[^/]+/include/python3\.[0-9]+#$py_inc#g; \
 s#/opt/python/[^/]+/lib/python3\.[0-9]+/site-packages/numpy/_core/include#$np_inc#g" "$f"
 done
