@@ -57,6 +57,7 @@ class Ros2Config:
     node_name: str = "robot_rl"
     namespace: str = "/"
     use_sim_time: bool = False
+    lifecycle: bool = False  # an rclpy LifecycleNode (robot_rl.nodes.ros_lifecycle drives it)
 
 
 def _ros_class(ros_type: str) -> Any:
@@ -91,7 +92,8 @@ def _profile(qos: QoS) -> Any:
 class Ros2Publisher(Generic[M]):
     """An rclpy publisher fed with CDR bytes."""
 
-    def __init__(self, pub: Any, msg_type: type[M]) -> None:
+    def __init__(self, node: Any, pub: Any, msg_type: type[M]) -> None:
+        self._node = node
         self._pub = pub
         self._msg_type = msg_type
 
@@ -115,6 +117,10 @@ class Ros2Publisher(Generic[M]):
     def subscriber_count(self) -> int:
         """Matched subscriptions."""
         return int(self._pub.get_subscription_count())
+
+    def close(self) -> None:
+        """Destroy the publisher (a lifecycle node's cleanup)."""
+        self._node.destroy_publisher(self._pub)
 
 
 class Ros2Subscription:
@@ -181,7 +187,13 @@ class Ros2Bus(ServiceCalls):
         executors = importlib.import_module("rclpy.executors")
         if not rclpy.ok():
             rclpy.init()
-        self._node = rclpy.create_node(self.config.node_name, namespace=self.config.namespace)
+        if self.config.lifecycle:
+            lifecycle = importlib.import_module("rclpy.lifecycle")
+            self._node = lifecycle.LifecycleNode(
+                self.config.node_name, namespace=self.config.namespace
+            )
+        else:
+            self._node = rclpy.create_node(self.config.node_name, namespace=self.config.namespace)
         if self.config.use_sim_time:
             parameter = importlib.import_module("rclpy.parameter")
             self._node.set_parameters([parameter.Parameter("use_sim_time", value=True)])
@@ -199,9 +211,8 @@ class Ros2Bus(ServiceCalls):
     def publisher(self, topic: str, msg_type: type[M], qos: QoS | None = None) -> Ros2Publisher[M]:
         """Create an rclpy publisher."""
         cls = _ros_class(msg_type.__ros_type__)
-        return Ros2Publisher(
-            self._node.create_publisher(cls, topic, _profile(qos or DEFAULT)), msg_type
-        )
+        pub = self._node.create_publisher(cls, topic, _profile(qos or DEFAULT))
+        return Ros2Publisher(self._node, pub, msg_type)
 
     def subscribe(
         self, topic: str, msg_type: type[M], callback: Callable[[M], None], qos: QoS | None = None
