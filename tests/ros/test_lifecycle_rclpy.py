@@ -81,7 +81,7 @@ class _Lifecycle:
 def test_bridge_accepts_commands_only_while_active(bus: Ros2Bus, tmp_path: Path) -> None:
     procs = ros_processes("twin_cell", tmp_path, {})
     log = tmp_path / "bridge.log"
-    proc = _start(procs.command("impedance_bridge") + ["-p", "autostart:=false"], log)
+    proc = _start([*procs.command("impedance_bridge"), "-p", "autostart:=false"], log)
     node = _Lifecycle(bus, "impedance_bridge", proc, log)
     targets: list[PoseStamped] = []
     bus.subscribe("target_pose", PoseStamped, targets.append, QoS(depth=1000))
@@ -131,7 +131,7 @@ def test_camera_streams_only_while_active(bus: Ros2Bus, tmp_path: Path) -> None:
     procs = ros_processes("robot_cell", tmp_path, {})
     device = [f"device.{k}:={v}" for k, v in (("width", w), ("height", h))]
     device += [f"device.playback_path:={recording}", "device.playback_realtime:=true"]
-    argv = procs.command("camera_front") + ["-p", "autostart:=false"]
+    argv = [*procs.command("camera_front"), "-p", "autostart:=false"]
     for assignment in device:
         argv += ["-p", assignment]
     log = tmp_path / "camera.log"
