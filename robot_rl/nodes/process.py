@@ -84,7 +84,11 @@ class GraphProcesses:
         self.log_dir = self.run_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.params_file = self.run_dir / "params.yaml"
-        self.params_file.write_text(yaml.safe_dump(graph_params(graph, overrides), sort_keys=False))
+        doc = graph_params(graph, overrides)
+        ns = options.namespace.strip("/")
+        if ns:  # rclpy applies a bare "node" section only to /node: qualify the names
+            doc = {f"/{ns}/{node}": section for node, section in doc.items()}
+        self.params_file.write_text(yaml.safe_dump(doc, sort_keys=False))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.starts: dict[str, int] = {}
 

@@ -133,3 +133,13 @@ def test_ros_processes_are_the_launch_files_nodes(
         want = flatten(section["ros__parameters"])
         got = {k: v for k, v in flatten(written[node]["ros__parameters"]).items() if v != []}
         assert got == want, node
+
+
+def test_parameter_sections_are_qualified_in_a_namespace(tmp_path: Path) -> None:
+    # rclpy ignores a bare "twin" section for /ns/twin: the twin then ran with its defaults
+    # (lock-step, stamps at sim time 0) under benchmarks/bench_graph_latency.py --rclpy.
+    options = ProcessOptions(namespace="/cell1", backend="ros2", ros_prefix=PREFIX)
+    procs = GraphProcesses(GRAPHS["twin_cell"], options, tmp_path)
+    written = yaml.safe_load(procs.params_file.read_text())
+    assert set(written) == {"/cell1/twin", "/cell1/impedance_bridge", "/cell1/reset"}
+    assert "-r" in procs.command("twin") and "__ns:=/cell1" in procs.command("twin")
