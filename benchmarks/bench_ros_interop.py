@@ -131,9 +131,11 @@ def main() -> None:
     distro = "kilted" if rclpy_version.startswith("9.") else "jazzy"
     ros = Ros2Bus(Ros2Config(node_name="interop"))
     dds = DdsBus(DdsConfig(DOMAIN, cyclone_config=CYCLONE))
-    print(f"# ROS 2 interop, {distro} (rclpy {rclpy_version}, Fast DDS) <-> dds backend "
-          f"(cyclonedds {importlib.metadata.version('cyclonedds')}), loopback, "
-          f"{args.count} messages per cell, reliable KEEP_LAST({args.count})")
+    print(
+        f"# ROS 2 interop, {distro} (rclpy {rclpy_version}, Fast DDS) <-> dds backend "
+        f"(cyclonedds {importlib.metadata.version('cyclonedds')}), loopback, "
+        f"{args.count} messages per cell, reliable KEEP_LAST({args.count})"
+    )
     print("| type | rclpy -> dds | dds -> rclpy |\n|---|---|---|")
     for i, cls in enumerate(TYPES):
         name = cls.__ros_type__ + (" 640x480 rgb8" if cls is Image else "")
