@@ -149,7 +149,7 @@ def main() -> None:
     a = one_service(ros, dds, "/interop/reset_a", 3)
     b = one_service(dds, ros, "/interop/reset_b", 3)
     print(f"| robot_rl_interfaces/srv/Reset (client -> server) | {a:.0%} | {b:.0%} |")
-    print("(no type-propagation setting is changed on the Fast DDS side)")
+    print(f"(Fast DDS profile: {Path(os.environ['FASTDDS_DEFAULT_PROFILES_FILE']).name})")
     dds.close()
     ros.close()
 
