@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -170,6 +170,27 @@ class GraphProcesses:
                 proc.kill()
                 proc.wait()
         return self.returncodes()
+
+    def wait_until(
+        self,
+        cond: Callable[[], bool],
+        what: str,
+        timeout_s: float,
+        spin: Callable[[float], object] | None = None,
+    ) -> None:
+        """Call ``spin(0.05)`` (or sleep 50 ms) until ``cond()``. Raises RuntimeError with
+        every node's log tail when a node exits with an error (a SIGKILL is expected) or
+        ``timeout_s`` wall seconds pass."""
+        deadline = time.monotonic() + timeout_s
+        while not cond():
+            failed = {n: c for n, c in self.returncodes().items() if c not in (None, 0, -9)}
+            if failed or time.monotonic() > deadline:
+                logs = "\n".join(f"--- {n}\n{self.log_text(n)[-3000:]}" for n in self.procs)
+                raise RuntimeError(f"waiting for {what}: exits {self.returncodes()}\n{logs}")
+            if spin is not None:
+                spin(0.05)
+            else:
+                time.sleep(0.05)
 
     def log_text(self, name: str) -> str:
         """Everything a node printed so far."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,7 @@ def wait(
 ) -> None:
     """Spin (or sleep) until ``cond()``; fail with every node's log when a node died or
     the bound passed."""
-    deadline = time.monotonic() + WAIT_S
-    while not cond():
-        failed = {n: c for n, c in procs.returncodes().items() if c not in (None, 0, -9)}
-        if failed or time.monotonic() > deadline:
-            logs = "\n".join(f"--- {n}\n{procs.log_text(n)[-3000:]}" for n in procs.procs)
-            pytest.fail(f"waiting for {what}: exits {procs.returncodes()}\n{logs}")
-        if spin is not None:
-            spin(0.05)
-        else:
-            time.sleep(0.05)
+    try:
+        procs.wait_until(cond, what, WAIT_S, spin)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
