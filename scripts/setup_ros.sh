@@ -3,7 +3,8 @@
 # message packages our nodes use, robot_rl_interfaces built from ros_ws with cmake, and the
 # robot_rl_ros node executables. Idempotent; called by scripts/setup.sh.
 #   bash scripts/setup_ros.sh [VENV]                     # Jazzy (LTS), default .venv
-#   ROBOT_RL_ROS_DISTRO=kilted bash scripts/setup_ros.sh  # Kilted instead
+#   ROBOT_RL_ROS_DISTRO=kilted bash scripts/setup_ros.sh  # Kilted instead (a fresh venv:
+#                                                         # one venv holds one distro)
 # The distro is pinned by its metapackage names (ros-jazzy-*, ros-kilted-*), never by the
 # unprefixed ros-* names, which move to each new distro. Wheels exist for x86_64 Linux,
 # CPython 3.10-3.14. Needs cmake, ninja, g++ and the Python headers (setup.sh installs them).
@@ -22,6 +23,11 @@ runtime=(rclpy rmw-fastrtps-cpp std-msgs std-srvs geometry-msgs sensor-msgs diag
 build=(ament-cmake ament-package ament-cmake-include-directories ament-cmake-ros
   ament-cmake-gmock ament-cmake-gtest ament-cmake-pytest rosidl-default-generators
   rosidl-core-generators "${build_extra[@]}")
+other=kilted; [ "$DISTRO" = kilted ] && other=jazzy
+if "$VENV/bin/python" -m pip show -q "ros-$other-rclpy" >/dev/null 2>&1; then
+  echo "setup_ros: $VENV holds ROS 2 $other; switch distros in a fresh venv (rm -rf $VENV)" >&2
+  exit 2
+fi
 pkgs=()
 for p in "${runtime[@]}" "${build[@]}"; do pkgs+=("ros-$DISTRO-$p"); done
 "$VENV/bin/python" -m pip install -q "${pkgs[@]}" catkin-pkg
