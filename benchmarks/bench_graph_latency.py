@@ -17,7 +17,10 @@ loopback (tests/graph/cyclonedds_loopback.xml):
   compare ``acted`` with ``accepted``.
 
 The same run is repeated with cyclonedds' stock per-element serializer (the baseline the
-bytes fast path replaces) and the ratios are printed. Results: benchmarks/RESULTS.md.
+bytes fast path replaces) and the ratios are printed. ``--rclpy`` adds a run of the same
+graph as the robot_rl_ros executables under rclpy (Fast DDS on loopback,
+tests/ros/fastdds_loopback.xml; needs the ROS 2 wheels, scripts/setup_ros.sh), the policy
+process on rclpy too. Results: benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -40,7 +43,15 @@ LOOPBACK = (ROOT / "tests" / "graph" / "cyclonedds_loopback.xml").as_uri()
 FRAME_PERIOD_S = 0.03
 
 
-def _dds(domain: int, ns: str, stock: bool) -> Any:
+FASTDDS_XML = ROOT / "tests" / "ros" / "fastdds_loopback.xml"
+
+
+def _dds(domain: int, ns: str, stock: bool, ros: bool = False) -> Any:
+    if ros:  # rclpy reads these at init; the graph's processes inherit them
+        os.environ.update(ROS_DOMAIN_ID=str(domain), FASTDDS_DEFAULT_PROFILES_FILE=str(FASTDDS_XML))
+        from robot_rl.bus.ros2 import Ros2Bus, Ros2Config
+
+        return Ros2Bus(Ros2Config(node_name=f"bench_{os.getpid()}", namespace=ns))
     from robot_rl.bus.dds.bus import DdsBus
     from robot_rl.bus.dds.config import DdsConfig
 
@@ -62,7 +73,7 @@ def policy_role(args: argparse.Namespace) -> int:
     pixels = args.policy == "pixels"
     obs_cfg = ObsConfig(cameras=("front",) if pixels else ())
     agent = build_agent(PolicyConfig(), obs_cfg)
-    bus = _dds(args.domain, args.ns, args.stock)
+    bus = _dds(args.domain, args.ns, args.stock, args.ros)
     pub = bus.publisher("action", Action, COMMANDS)
     latest: list[Image] = []
     bus.subscribe("cameras/front/image_raw", Image, lambda m: latest.append(m), IMAGES)
@@ -101,7 +112,7 @@ def policy_role(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_variant(args: argparse.Namespace, stock: bool) -> dict[str, Any]:
+def run_variant(args: argparse.Namespace, stock: bool, ros: bool = False) -> dict[str, Any]:
     """One timed run of twin + policy + bridge; returns the figures."""
     from robot_rl.bus.msgs import DiagnosticArray
     from robot_rl.nodes.diagnostics import values_of
@@ -117,14 +128,16 @@ def run_variant(args: argparse.Namespace, stock: bool) -> dict[str, Any]:
         "image_height": h,
         "policy_period_s": FRAME_PERIOD_S,
     }
-    domain = 150 + os.getpid() % 50 + (1 if stock else 0)
+    domain = 150 + os.getpid() % 50 + (1 if stock else 0) + (2 if ros else 0)
     ns = "/b" + uuid.uuid4().hex[:8]
     env = {"MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl"), "OMP_NUM_THREADS": "1"}
     options = ProcessOptions(domain, ns, LOOPBACK, env=env, stock_serializer=stock)
+    if ros:
+        options = ProcessOptions(domain, ns, env=env, backend="ros2", ros_prefix=sys.prefix)
     run_dir = Path(tempfile.mkdtemp(prefix="bench_graph_"))
     procs = GraphProcesses(GRAPHS["twin_cell"], options, run_dir, {"twin": twin})
     statuses: list[dict[str, str]] = []
-    observer = _dds(domain, ns, stock)
+    observer = _dds(domain, ns, stock, ros)
     observer.subscribe(
         "/diagnostics",
         DiagnosticArray,
@@ -133,9 +146,8 @@ def run_variant(args: argparse.Namespace, stock: bool) -> dict[str, Any]:
     procs.start()
     time.sleep(args.warmup_s)  # imports, discovery, first frames
     cmd = [sys.executable, __file__, "--role", "policy", "--domain", str(domain), "--ns", ns]
-    cmd += ["--seconds", str(args.seconds), "--policy", args.policy] + (
-        ["--stock"] if stock else []
-    )
+    cmd += ["--seconds", str(args.seconds), "--policy", args.policy]
+    cmd += (["--stock"] if stock else []) + (["--ros"] if ros else [])
     policy = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=dict(os.environ, **env))
     deadline = time.monotonic() + args.seconds + 60.0
     while policy.poll() is None and time.monotonic() < deadline:
@@ -163,12 +175,16 @@ def main() -> int:
     parser.add_argument("--domain", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--ns", default="/", help=argparse.SUPPRESS)
     parser.add_argument("--stock", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--ros", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rclpy", action="store_true", help="add a run under rclpy")
     args = parser.parse_args()
     if args.role == "policy":
         return policy_role(args)
     rows = {"fast path": run_variant(args, stock=False)}
     if not args.no_baseline:
         rows["stock serializer"] = run_variant(args, stock=True)
+    if args.rclpy:
+        rows["rclpy (Fast DDS)"] = run_variant(args, stock=False, ros=True)
     print(
         f"\ncamera {args.size} every {FRAME_PERIOD_S * 1e3:.0f} ms, policy {args.policy}, "
         f"{args.seconds:g} s per run, loopback"
@@ -183,11 +199,12 @@ def main() -> int:
             f"{r['frame_to_action_p50_ms']:12.1f} / {r['frame_to_action_p99_ms']:<11.1f} "
             f"{r['target_p50_ms']:12.1f} / {r['target_p99_ms']:<11.1f}"
         )
-    if len(rows) == 2:
-        fast, stock = rows["fast path"], rows["stock serializer"]
-        p50 = stock["target_p50_ms"] / fast["target_p50_ms"]
-        p99 = stock["target_p99_ms"] / fast["target_p99_ms"]
-        print(f"stock / fast: frame->target p50 x{p50:.2f}, p99 x{p99:.2f}")
+    fast = rows["fast path"]
+    for name in ("stock serializer", "rclpy (Fast DDS)"):
+        if name in rows:
+            p50 = rows[name]["target_p50_ms"] / fast["target_p50_ms"]
+            p99 = rows[name]["target_p99_ms"] / fast["target_p99_ms"]
+            print(f"{name} / fast path: frame->target p50 x{p50:.2f}, p99 x{p99:.2f}")
     return 0
 
 

@@ -1,45 +1,53 @@
-"""Learning curves on the twin: env steps to a success target, median over seeds.
+"""Learning on the twin over seeds on a fixed budget: IQM curves with 95% bootstrap CIs, a
+performance profile, and each seed's final policy on fresh episodes (`robot-rl eval`).
 
-Each seed is one `robot-rl train` run from the embedded default config (`--set` overrides
-it), stopped at the first evaluation at or above the target. The final policy is then
-re-evaluated on `--confirm` fresh episodes, so a lucky evaluation does not count as a
-result. Seeds run as separate processes (`--jobs`), one torch thread each.
+Each seed is one `robot-rl train` run from the embedded default config, with `--set`
+overrides, trained for the whole `--env-steps` budget (no stop at the first evaluation
+above a target). The periodic evaluations give the curves: their IQM over seeds with a
+stratified-bootstrap 95% interval. The final checkpoint of every seed then runs `--fresh`
+episodes on seeds disjoint from training (robot_rl/eval/seeds.py), each with a Wilson
+interval; their IQM over seeds, with its bootstrap CI, is the headline figure. Seeds run as
+separate processes (`--jobs`), one torch thread each. `--label` names a variant, so that
+ablations land side by side under `--out`.
 
-    python benchmarks/bench_learning.py --task pick_cube --obs state --seeds 0 1 2 --jobs 2
+    python benchmarks/bench_learning.py --task pick_cube --obs pixels --seeds 0 1 2 3 4 \
+        --env-steps 6000 --jobs 2 --set "{reward_model: models/pick_cube_success}"
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
+from robot_rl.eval.cli import run_eval
+from robot_rl.eval.plots import iqm_curve, plot_iqm_curves, plot_profiles
+from robot_rl.eval.stats import iqm_ci
 from robot_rl.train.config import default_config, from_dict
-from robot_rl.train.report import EvalPoint, plot_success
-from robot_rl.train.run import EVAL_SEED_BASE, evaluate, make_env, train
-
-CONFIRM_SEED_OFFSET = 500_000  # confirmation episodes never overlap the training evaluations
+from robot_rl.train.run import train
 
 
-def run_seed(task: str, obs: str, seed: int, overrides: dict[str, Any], out: Path) -> dict:
+def run_seed(
+    task: str, obs: str, seed: int, env_steps: int | None, overrides: dict[str, Any], out: Path
+) -> dict[str, Any]:
+    """Train one seed for the whole budget; returns its evaluation history and counters."""
     cfg = from_dict({**overrides, "seed": seed}, base=default_config(task, obs))
-    cfg = replace(cfg, sac=replace(cfg.sac, seed=seed))
+    cfg = replace(cfg, sac=replace(cfg.sac, seed=seed), stop_at_success=None)
+    if env_steps is not None:
+        cfg = replace(cfg, env_steps=env_steps)
     t0 = time.perf_counter()
     result = train(cfg, out / f"seed{seed}", progress=False)
-    hit = next((p for p in result.history if p.success >= (cfg.stop_at_success or 2.0)), None)
     return {
         "seed": seed,
-        "steps_to_target": hit.env_steps if hit else None,
         "final_steps": result.env_steps,
-        "final_success": result.final_success,
+        "final_eval_success": result.final_success,
         "updates": result.num_updates,
         "operator_steps": result.operator_steps,
         "wall_s": time.perf_counter() - t0,
@@ -48,69 +56,89 @@ def run_seed(task: str, obs: str, seed: int, overrides: dict[str, Any], out: Pat
     }
 
 
-def confirm(task: str, obs: str, run_dir: Path, episodes: int) -> float:
-    """Success of the final checkpoint's deterministic policy on fresh episodes."""
-    import torch
+def fresh_eval(run_dir: str, episodes: int) -> dict[str, Any]:
+    """The final checkpoint's deterministic policy on fresh episodes (robot-rl eval)."""
+    summary, _ = run_eval(Path(run_dir), episodes, progress=False)
+    return summary
 
-    from robot_rl.agents.types import obs_spec_from_space
-    from robot_rl.train.learner import Learner
 
-    cfg = from_dict(json.loads((run_dir / "config.json").read_text()))
-    env = make_env(cfg, learned_reward=False)  # success by the privileged predicate
-    learner = Learner(cfg, obs_spec_from_space(env.observation_space), run_dir)
-    torch.set_num_threads(1)
-    learner.restore(run_dir / "checkpoint")
-    success, _, _ = evaluate(
-        env, learner.agent, episodes, seed_base=EVAL_SEED_BASE + CONFIRM_SEED_OFFSET
-    )
-    env.close()
-    return success
+def curves(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """(env steps (P,), success (seeds, P)) over the evaluation points all seeds share."""
+    points = min(len(r["history"]) for r in rows)
+    x = np.array([p["env_steps"] for p in rows[0]["history"][:points]], dtype=np.float64)
+    success = np.array([[p["success"] for p in r["history"][:points]] for r in rows])
+    return x, success
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--task", default="pick_cube")
     ap.add_argument("--obs", default="state", choices=["state", "pixels"])
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--env-steps", type=int, help="fixed budget per seed (default: the config's)")
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--confirm", type=int, default=50, help="fresh episodes for the final check")
+    ap.add_argument("--fresh", type=int, default=100, help="fresh episodes per seed at the end")
     ap.add_argument("--set", default="{}", help="YAML mapping of training config overrides")
+    ap.add_argument("--label", default="default", help="variant name (ablations)")
+    ap.add_argument("--reps", type=int, default=2000, help="bootstrap replicates")
     ap.add_argument("--out", type=Path, default=Path("runs/bench_learning"))
     args = ap.parse_args()
     overrides = yaml.safe_load(args.set) or {}
-    out = args.out / f"{args.task}_{args.obs}"
+    if "stop_at_success" in overrides:
+        ap.error("bench_learning trains the whole budget; drop stop_at_success from --set")
+    if len(args.seeds) < 5:
+        print(f"note: {len(args.seeds)} seeds; reported figures need at least 5")
+    out = args.out / f"{args.task}_{args.obs}" / args.label
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [
-            pool.submit(run_seed, args.task, args.obs, s, overrides, out) for s in args.seeds
+            pool.submit(run_seed, args.task, args.obs, s, args.env_steps, overrides, out)
+            for s in args.seeds
         ]
         rows = [f.result() for f in futures]
-    for row in rows:
-        row["confirm_success"] = confirm(args.task, args.obs, Path(row["run_dir"]), args.confirm)
-    (out / "results.json").write_text(json.dumps(rows, indent=2))
-    plot_success(
-        [EvalPoint(**p) for p in rows[0]["history"]],
-        out / "seed0_success.png",
-        title=f"{args.task} from {args.obs}",
-        target=None,
-    )
-    confirm_col = f"confirm ({args.confirm} ep)"
+        evals = [pool.submit(fresh_eval, r["run_dir"], args.fresh) for r in rows]
+        for row, fut in zip(rows, evals, strict=True):
+            row["fresh"] = fut.result()
+
+    x, success = curves(rows)
+    curve = iqm_curve(success, reps=args.reps)
+    fresh = np.array([r["fresh"]["success_rate"] for r in rows])
+    head = iqm_ci(fresh, reps=args.reps)
+    title = f"{args.task} from {args.obs} ({args.label}, {len(rows)} seeds)"
+    plot_iqm_curves({args.label: (x, curve)}, out / "iqm_curve.png", title, "env steps")
+    plot_profiles({args.label: fresh[:, None]}, out / "profile.png", title, reps=args.reps)
+    summary = {
+        "task": args.task,
+        "obs": args.obs,
+        "label": args.label,
+        "overrides": overrides,
+        "seeds": args.seeds,
+        "fresh_episodes": args.fresh,
+        "fresh_success_iqm95": list(head),
+        "curve": {"env_steps": x.tolist(), "iqm_low_high": curve.tolist()},
+        "per_seed": rows,
+    }
+    (out / "results.json").write_text(json.dumps(summary, indent=2))
+
     print(
-        f"| seed | env steps to target | final success | {confirm_col} | operator steps "
-        "| updates | wall s |"
+        f"| seed | final eval success | fresh success ({args.fresh} ep, Wilson 95%) "
+        "| median cycle steps | operator steps | updates | wall s |"
     )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
+        f = r["fresh"]
+        lo, hi = f["success_wilson95"]
+        cyc = "-" if f["cycle_steps_median"] is None else f"{f['cycle_steps_median']:.0f}"
         print(
-            f"| {r['seed']} | {r['steps_to_target']} | {r['final_success']:.0%} | "
-            f"{r['confirm_success']:.0%} | {r['operator_steps']} | {r['updates']} | "
-            f"{r['wall_s']:.0f} |"
+            f"| {r['seed']} | {r['final_eval_success']:.0%} | {f['success_rate']:.0%} "
+            f"({lo:.0%}..{hi:.0%}) | {cyc} | {r['operator_steps']} | {r['updates']} "
+            f"| {r['wall_s']:.0f} |"
         )
-    # A seed that never reached the target counts as infinitely slow.
-    hits = [r["steps_to_target"] or math.inf for r in rows]
-    reached = sum(math.isfinite(h) for h in hits)
-    median = statistics.median(hits)
-    print(f"median env steps to target: {median} ({reached}/{len(hits)} seeds reached)")
-    print(f"median confirm success: {statistics.median(r['confirm_success'] for r in rows):.0%}")
+    ci = f"95% CI {head[1]:.1%}..{head[2]:.1%}"
+    print(f"fresh success, IQM over {len(rows)} seeds: {head[0]:.1%} ({ci})")
+    print("eval curve, IQM over seeds (95% CI):")
+    for steps, (m, lo, hi) in zip(x, curve, strict=True):
+        print(f"  {steps:>7.0f} env steps: {m:.0%} ({lo:.0%}..{hi:.0%})")
+    print(f"outputs: {out}/results.json, iqm_curve.png, profile.png")
 
 
 if __name__ == "__main__":

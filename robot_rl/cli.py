@@ -23,14 +23,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from robot_rl.train.config import run_config
-    from robot_rl.train.run import format_summary, train
+    from robot_rl.configio import ConfigError, closest
+    from robot_rl.train.config import check_paths, check_resume, run_config
     from robot_rl.twin.tasks import TASKS
 
+    # Everything that can be wrong with the config is checked before the run folder exists.
     cfg = run_config(args.task, args.obs, args.config)
     if cfg.task not in TASKS:
-        print(f"unknown task {cfg.task!r}; known: {sorted(TASKS)}", file=sys.stderr)
-        return 2
+        hint = closest(cfg.task, TASKS)
+        raise ConfigError(f"task: unknown task {cfg.task!r}{hint}; known: {sorted(TASKS)}")
     for name in ("seed", "env_steps", "demos", "eval_every_steps", "eval_episodes", "hil"):
         value = getattr(args, name)
         if value is not None:
@@ -38,20 +39,38 @@ def _train(args: argparse.Namespace) -> int:
     if args.no_early_stop:
         cfg.stop_at_success = None
     cfg.__post_init__()
+    check_paths(cfg)
     run_dir = Path(args.out or f"runs/{cfg.task}-{cfg.obs}-s{cfg.seed}")
     if args.fresh and run_dir.exists():
         run_dir = run_dir.with_name(f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    changes = check_resume(run_dir, cfg, args.allow_config_change)
+    for key, (old, new) in changes.items():
+        print(f"config change on resume: {key}: {old!r} -> {new!r}", file=sys.stderr)
+
+    from robot_rl.train.run import format_summary, train
+
     result = train(cfg, run_dir, progress=not args.quiet)
     print(format_summary(cfg, result))
     return 0
 
 
 def _record_demos(args: argparse.Namespace) -> int:
+    from robot_rl.data.seeds import ExistingStore, plan_recording
+
     args.out = args.out or f"demos/{args.task}-{args.obs}"
-    args.episodes = args.n
     if args.scripted == bool(args.teleop):
         print("record-demos needs exactly one of --scripted or --teleop DEVICE", file=sys.stderr)
         return 2
+    try:  # an existing store: top up with unused seeds, or refuse
+        plan = plan_recording(args.out, args.n, args.seed, ExistingStore(args.existing))
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"record-demos: {exc}", file=sys.stderr)
+        return 2
+    print(plan.message)
+    if plan.episodes == 0:
+        return 0
+    args.n = args.episodes = plan.episodes
+    args.seed = plan.first_seed
     if args.teleop:
         from robot_rl.hil.cli import record_teleop_demos
 
@@ -66,6 +85,9 @@ def _record_demos(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from robot_rl.calibration.cli import register_cli as register_calibration
+    from robot_rl.data.cli import register_cli as register_data
+    from robot_rl.eval.cli import register_cli as register_eval
     from robot_rl.gui.cli import register_cli as register_gui
     from robot_rl.hil.cli import add_teleop_record_args
     from robot_rl.hil.cli import register_cli as register_teleop
@@ -100,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--out", help="run folder (default runs/<task>-<obs>-s<seed>)")
     tr.add_argument("--fresh", action="store_true", help="new timestamped folder, no resume")
+    tr.add_argument(
+        "--allow-config-change",
+        action="store_true",
+        help="resume a run folder under a config that differs from its config.json "
+        "(the changes are logged in config_changes.jsonl)",
+    )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=_train)
 
@@ -110,18 +138,34 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--obs", choices=["state", "pixels"], default="pixels")
     rd.add_argument("--seed", type=int, default=0)
     rd.add_argument("--out", help="zarr store folder (default demos/<task>-<obs>)")
+    rd.add_argument(
+        "--existing",
+        choices=["top-up", "refuse"],
+        default="top-up",
+        help="an existing store: top up to -n with unused seeds (default), or refuse",
+    )
     add_teleop_record_args(rd)
     rd.set_defaults(func=_record_demos)
     register_teleop(sub)
     register_nodes(sub)
     register_rewards(sub)
     register_gui(sub)
+    register_calibration(sub)
+    register_data(sub)
+    register_eval(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; a bad config is one line on stderr and exit code 2."""
+    from robot_rl.configio import ConfigError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"robot-rl {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

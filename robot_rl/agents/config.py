@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+from robot_rl.configio import AT_LEAST_1, NON_NEGATIVE, POSITIVE, UNIT, config_from_params
 
 # --- derived defaults -----------------------------------------------------------------
 
@@ -48,6 +50,12 @@ def updates_due(env_steps: int, updates_done: int, replay_ratio: float) -> int:
 class HLGaussConfig:
     """Classification critic: Q as a histogram over a fixed support (HL-Gauss loss)."""
 
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "num_bins": "[2, inf)",
+        "sigma_ratio": POSITIVE,
+    }
+
     num_bins: int = 101  # number of histogram bins on [v_min, v_max]
     v_min: float = 0.0  # lowest representable return (0 for 0/1 success rewards)
     v_max: float = 100.0  # highest representable return (1 / (1 - 0.99) for 0/1 rewards)
@@ -57,6 +65,14 @@ class HLGaussConfig:
 @dataclass(frozen=True)
 class CriticConfig:
     """Critic ensemble (RLPD: 10 members, min over a random pair for the target)."""
+
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "ensemble_size": AT_LEAST_1,
+        "subsample_size": AT_LEAST_1,
+        "hidden_dims": AT_LEAST_1,
+        "learning_rate": POSITIVE,
+    }
 
     ensemble_size: int = 2  # independent Q networks, each with its own final layer
     subsample_size: int = 2  # members drawn per target; the target is their minimum
@@ -70,6 +86,14 @@ class CriticConfig:
 @dataclass(frozen=True)
 class ActorConfig:
     """Tanh-Gaussian policy head."""
+
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "hidden_dims": AT_LEAST_1,
+        "learning_rate": POSITIVE,
+        "update_period": AT_LEAST_1,
+        "bc_weight": NON_NEGATIVE,
+    }
 
     hidden_dims: tuple[int, ...] = (256, 256)  # hidden widths of the policy MLP
     layer_norm: bool = True  # LayerNorm after every hidden linear layer
@@ -85,6 +109,12 @@ class ActorConfig:
 class TemperatureConfig:
     """Entropy temperature alpha, learned towards a target entropy."""
 
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "init_temperature": POSITIVE,
+        "learning_rate": NON_NEGATIVE,
+    }
+
     init_temperature: float = 0.01  # alpha at step 0
     target_entropy: float | None = None  # nats; None -> target_entropy_from_action_dim()
     learning_rate: float = 3e-4  # Adam step size for log(alpha)
@@ -93,6 +123,17 @@ class TemperatureConfig:
 @dataclass(frozen=True)
 class EncoderConfig:
     """Per-camera pixel encoder: small ResNet backbone + spatial learned embedding."""
+
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "stage_widths": AT_LEAST_1,
+        "stem_width": AT_LEAST_1,
+        "num_spatial_features": AT_LEAST_1,
+        "bottleneck_dim": AT_LEAST_1,
+        "proprio_dim": AT_LEAST_1,
+        "augment_pad_px": NON_NEGATIVE,
+        "image_std": POSITIVE,
+    }
 
     stage_widths: tuple[int, ...] = (64, 128, 256, 512)  # ResNet-10 channel widths
     stem_width: int = 64  # channels of the 7x7 stride-2 stem convolution
@@ -110,6 +151,17 @@ class EncoderConfig:
 class GripperConfig:
     """Optional discrete gripper critic (close / stay / open), as in HIL-SERL."""
 
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "ensemble_size": AT_LEAST_1,
+        "hidden_dims": AT_LEAST_1,
+        "learning_rate": POSITIVE,
+        "toggle_penalty": NON_NEGATIVE,
+        "epsilon": UNIT,
+        "state_index": NON_NEGATIVE,
+        "max_opening_m": POSITIVE,
+    }
+
     enabled: bool = False  # True: the last action dim is chosen by a discrete critic
     ensemble_size: int = 2  # independent Q heads; the target takes their minimum
     hidden_dims: tuple[int, ...] = (256, 256)  # hidden widths of each head
@@ -121,8 +173,27 @@ class GripperConfig:
 
 
 @dataclass(frozen=True)
+class SelfPredictiveConfig:
+    """Auxiliary loss of the SPR/TACO family: from a frame's latent and the action, predict
+    the next frame's latent under the target (Polyak) encoder; trains the encoder heads."""
+
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {"weight": NON_NEGATIVE, "hidden_dims": AT_LEAST_1}
+
+    weight: float = 0.0  # weight of the loss added to the critic loss; 0 disables it
+    hidden_dims: tuple[int, ...] = (256,)  # hidden widths of the latent predictor MLP
+
+
+@dataclass(frozen=True)
 class ReplayConfig:
     """Replay buffers and their mixing."""
+
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "capacity_frames": AT_LEAST_1,
+        "demo_capacity_frames": AT_LEAST_1,
+        "demo_fraction": UNIT,
+    }
 
     capacity_frames: int = 200_000  # online ring size in stored frames (~1 per step)
     demo_capacity_frames: int = 50_000  # demo/intervention ring size in stored frames
@@ -132,6 +203,17 @@ class ReplayConfig:
 @dataclass(frozen=True)
 class SACConfig:
     """SAC with the RLPD recipe; the learner's single source of truth."""
+
+    # Intervals checked when the config loads (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "discount": "(0, 1]",
+        "tau": "(0, 1]",
+        "n_step": AT_LEAST_1,
+        "batch_size": AT_LEAST_1,
+        "replay_ratio": POSITIVE,
+        "seed": NON_NEGATIVE,
+        "state_min_std": POSITIVE,
+    }
 
     discount: float = 0.99  # per-step discount gamma (10 Hz policy: ~10 s horizon)
     tau: float = 0.005  # Polyak rate of the target critic per update
@@ -148,6 +230,7 @@ class SACConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)  # pixels (ignored if none)
     gripper: GripperConfig = field(default_factory=GripperConfig)  # discrete gripper
     replay: ReplayConfig = field(default_factory=ReplayConfig)  # buffers and mixing
+    self_predictive: SelfPredictiveConfig = field(default_factory=SelfPredictiveConfig)  # aux
 
 
 def sac_config(**overrides: Any) -> SACConfig:
@@ -173,31 +256,6 @@ def config_to_dict(config: SACConfig) -> dict[str, Any]:
 
 
 def config_from_dict(data: dict[str, Any]) -> SACConfig:
-    """Inverse of config_to_dict (tuples restored from JSON lists)."""
-
-    def build(cls: Any, values: dict[str, Any]) -> Any:
-        kwargs: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in values:
-                continue
-            v = values[f.name]
-            sub = _NESTED.get((cls, f.name))
-            if sub is not None and v is not None:
-                v = build(sub, v)
-            elif isinstance(v, list):
-                v = tuple(v)
-            kwargs[f.name] = v
-        return cls(**kwargs)
-
-    return build(SACConfig, data)
-
-
-_NESTED: dict[tuple[type, str], type] = {
-    (SACConfig, "critic"): CriticConfig,
-    (SACConfig, "actor"): ActorConfig,
-    (SACConfig, "temperature"): TemperatureConfig,
-    (SACConfig, "encoder"): EncoderConfig,
-    (SACConfig, "gripper"): GripperConfig,
-    (SACConfig, "replay"): ReplayConfig,
-    (CriticConfig, "hl_gauss"): HLGaussConfig,
-}
+    """Inverse of config_to_dict (nested or dotted keys over the defaults), validated:
+    raises configio.ConfigError naming the key of a wrong or out-of-range value."""
+    return config_from_params(SACConfig, data)

@@ -114,6 +114,17 @@ def hl_gauss_expectation(logits: Tensor, edges: Tensor) -> Tensor:
     return (nnf.softmax(logits, dim=-1) * centres).sum(dim=-1)
 
 
+# --- self-predictive auxiliary loss (SPR/TACO family) -------------------------------------
+
+
+def self_predictive_loss(predicted: Tensor, target: Tensor) -> Tensor:
+    """Squared distance of L2-normalised latents, 2 - 2 cos(pred, target), mean over the
+    batch: predicted (B, D) with gradient, target (B, D) detached (SPR's loss)."""
+    p = nnf.normalize(predicted, dim=-1)
+    t = nnf.normalize(target.detach(), dim=-1)
+    return (2.0 - 2.0 * (p * t).sum(dim=-1)).mean()
+
+
 # --- discrete gripper critic ------------------------------------------------------------
 
 

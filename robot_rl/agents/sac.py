@@ -30,7 +30,7 @@ from robot_rl.agents.config import (
     target_entropy_from_action_dim,
 )
 from robot_rl.agents.encoders import ObsEncoder, PixelBackbones
-from robot_rl.agents.networks import EnsembleCritic, EnsembleMLP, TanhGaussianActor
+from robot_rl.agents.networks import EnsembleCritic, EnsembleMLP, TanhGaussianActor, mlp
 from robot_rl.agents.tensors import TensorBatch, batch_to_tensors, obs_to_tensors
 from robot_rl.agents.types import Batch, ObsSpec
 
@@ -122,6 +122,9 @@ class SACAgent:
             self._edges = losses.hl_gauss_edges(hg.v_min, hg.v_max, hg.num_bins).to(dev)
             self._sigma = hl_gauss_sigma(hg.v_min, hg.v_max, hg.num_bins, hg.sigma_ratio)
         critic_params = list(self.critic.parameters())
+        self.predictor = self._build_predictor(feat)
+        if self.predictor is not None:
+            critic_params += list(self.predictor.parameters())
         if self.backbones is not None and not enc.frozen:
             critic_params += list(self.backbones.parameters())
         self.critic_opt = torch.optim.Adam(critic_params, lr=c.learning_rate)
@@ -139,6 +142,15 @@ class SACAgent:
             self.gripper_opt = torch.optim.Adam(
                 self.gripper_critic.parameters(), lr=g.learning_rate
             )
+
+    def _build_predictor(self, feat: int) -> nn.Module | None:
+        """The self-predictive latent predictor (latent, action) -> next latent, or None."""
+        sp = self.config.self_predictive
+        if sp.weight <= 0.0:
+            return None
+        if not self.spec.cameras:
+            raise ValueError("self_predictive needs a pixel encoder (a spec with cameras)")
+        return mlp(feat + self.action_dim, sp.hidden_dims, feat, True).to(self.device)
 
     def set_state_stats(self, states: np.ndarray) -> None:
         """Fix the state standardisation (critic, target and so the actor) from rows of
@@ -240,9 +252,12 @@ class SACAgent:
         return self.config.discount if tb.discount is None else tb.discount
 
     def _critic_objective(
-        self, maps: Maps, tb: TensorBatch, target: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """(loss, mean Q, features detached for the actor)."""
+        self, maps: Maps, tb: TensorBatch, target: Tensor, next_feat_t: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(loss, mean Q, features detached for the actor, self-predictive loss).
+
+        With ``self_predictive.weight`` > 0 the loss includes the weighted prediction of the
+        target encoder's next latent ``next_feat_t`` from this latent and the action."""
         feat = self.critic.encoder(maps, tb.state)
         out = self.critic.q(feat, tb.action[:, : self.continuous_dim])
         if self.critic.q.num_bins:
@@ -250,7 +265,12 @@ class SACAgent:
             q = losses.hl_gauss_expectation(out, self._edges)
         else:
             loss, q = losses.critic_loss(out, target), out
-        return loss, q.detach().mean(), feat.detach()
+        aux = torch.zeros((), device=feat.device)
+        if self.predictor is not None:
+            pred = self.predictor(torch.cat([feat, tb.action], dim=-1))
+            aux = losses.self_predictive_loss(pred, next_feat_t)
+            loss = loss + self.config.self_predictive.weight * aux
+        return loss, q.detach().mean(), feat.detach(), aux.detach()
 
     def _actor_objective(
         self, feat: Tensor, noise: Tensor, alpha: Tensor, tb: TensorBatch
@@ -282,7 +302,7 @@ class SACAgent:
         with torch.no_grad():
             next_feat, next_feat_t, noise, members = self._target_inputs(tb, next_maps)
             target = self._target(next_feat, next_feat_t, noise, members, tb, alpha)
-        loss_c, q_mean, feat = self._critic_objective(maps, tb, target)
+        loss_c, q_mean, feat, aux = self._critic_objective(maps, tb, target, next_feat_t)
         self.critic_opt.zero_grad(set_to_none=True)
         loss_c.backward()
         self._critic_step()
@@ -291,6 +311,8 @@ class SACAgent:
             "q": q_mean,
             "td_target": target.mean(),
         }
+        if self.predictor is not None:
+            m["self_predictive"] = aux
 
         if self.num_updates % self.config.actor.update_period == 0:
             self.critic.requires_grad_(False)  # actor gradients stop at the critic
@@ -402,6 +424,8 @@ class SACAgent:
         }
         if self.backbones is not None:
             parts["backbones"] = self.backbones
+        if self.predictor is not None:
+            parts["predictor"] = self.predictor
         if self.gripper_critic is not None:
             parts.update(gripper=self.gripper_critic, gripper_target=self.gripper_target)
             parts["gripper_opt"] = self.gripper_opt

@@ -2,11 +2,17 @@
 
 Deliberately thin: messages cross the rclpy boundary as CDR bytes (``publish(bytes)``,
 ``create_subscription(raw=True)``, ``rclpy.serialization``), so this file converts
-nothing field by field. Deferred service replies use rclpy's coroutine service callbacks
-(the executor resumes an ``async def`` callback once the Future it awaits is done), and
-``request_async`` wraps ``call_async``: no callback ever spins. Everything it relies on
-is tested through the inproc and dds backends; rclpy is imported only when a `Ros2Bus`
-is created.
+nothing field by field. The rclpy classes of a type come from its generated Python
+module (``geometry_msgs.msg``), so nothing beyond rclpy and the message packages is
+needed (no ``rosidl_runtime_py``, which no ROS 2 wheel on PyPI provides).
+
+Deferred service replies use rclpy's coroutine service callbacks (the executor resumes an
+``async def`` callback once the Future it awaits is done), and ``request_async`` wraps
+``call_async``: no callback ever spins. A suspended coroutine holds its callback group,
+so every service gets its own `ReentrantCallbackGroup`: while a request waits, the node's
+subscriptions, timers and other services keep running. rclpy is imported only when a
+`Ros2Bus` is created; it installs from PyPI (``ros-jazzy-rclpy``, docs/robot_bringup.md)
+or comes with a ROS 2 installation. tests/ros runs this backend under real rclpy.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from robot_rl.bus.cdr import decode, encode
-from robot_rl.bus.errors import BackendUnavailableError
+from robot_rl.bus.errors import BackendUnavailableError, CdrError
 from robot_rl.bus.msgs.base import Message, ServiceType
 from robot_rl.bus.msgs.builtin_interfaces import Time
 from robot_rl.bus.qos import DEFAULT, Durability, History, QoS, Reliability
@@ -30,9 +36,9 @@ Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
 
 _MISSING = (
-    "the 'ros2' bus backend needs rclpy, which comes with a ROS 2 installation (Humble or "
-    "newer), not from PyPI: source /opt/ros/<distro>/setup.bash first. To join a ROS 2 "
-    "graph without ROS, use the 'dds' backend."
+    "the 'ros2' bus backend needs rclpy: source /opt/ros/<distro>/setup.bash of a ROS 2 "
+    "installation (Humble or newer), or install the PyPI wheels (bash scripts/setup_ros.sh, "
+    "docs/robot_bringup.md). To join a ROS 2 graph without rclpy, use the 'dds' backend."
 )
 
 
@@ -51,13 +57,20 @@ class Ros2Config:
     node_name: str = "robot_rl"
     namespace: str = "/"
     use_sim_time: bool = False
+    lifecycle: bool = False  # an rclpy LifecycleNode (robot_rl.nodes.ros_lifecycle drives it)
 
 
 def _ros_class(ros_type: str) -> Any:
-    utilities = importlib.import_module("rosidl_runtime_py.utilities")
-    if "/srv/" in ros_type:
-        return utilities.get_service(ros_type)
-    return utilities.get_message(ros_type)
+    """The rclpy class of ``"pkg/msg/Name"`` or ``"pkg/srv/Name"``, from its generated
+    module. Raises BackendUnavailableError naming the package when it is not installed."""
+    package, kind, name = ros_type.split("/")
+    try:
+        return getattr(importlib.import_module(f"{package}.{kind}"), name)
+    except (ImportError, AttributeError) as exc:
+        raise BackendUnavailableError(
+            f"{ros_type} is not importable under rclpy ({exc}); install its package "
+            f"(robot_rl_interfaces: bash scripts/build_ros_interfaces.sh)"
+        ) from exc
 
 
 def _profile(qos: QoS) -> Any:
@@ -79,7 +92,8 @@ def _profile(qos: QoS) -> Any:
 class Ros2Publisher(Generic[M]):
     """An rclpy publisher fed with CDR bytes."""
 
-    def __init__(self, pub: Any, msg_type: type[M]) -> None:
+    def __init__(self, node: Any, pub: Any, msg_type: type[M]) -> None:
+        self._node = node
         self._pub = pub
         self._msg_type = msg_type
 
@@ -103,6 +117,10 @@ class Ros2Publisher(Generic[M]):
     def subscriber_count(self) -> int:
         """Matched subscriptions."""
         return int(self._pub.get_subscription_count())
+
+    def close(self) -> None:
+        """Destroy the publisher (a lifecycle node's cleanup)."""
+        self._node.destroy_publisher(self._pub)
 
 
 class Ros2Subscription:
@@ -169,7 +187,13 @@ class Ros2Bus(ServiceCalls):
         executors = importlib.import_module("rclpy.executors")
         if not rclpy.ok():
             rclpy.init()
-        self._node = rclpy.create_node(self.config.node_name, namespace=self.config.namespace)
+        if self.config.lifecycle:
+            lifecycle = importlib.import_module("rclpy.lifecycle")
+            self._node = lifecycle.LifecycleNode(
+                self.config.node_name, namespace=self.config.namespace
+            )
+        else:
+            self._node = rclpy.create_node(self.config.node_name, namespace=self.config.namespace)
         if self.config.use_sim_time:
             parameter = importlib.import_module("rclpy.parameter")
             self._node.set_parameters([parameter.Parameter("use_sim_time", value=True)])
@@ -187,9 +211,8 @@ class Ros2Bus(ServiceCalls):
     def publisher(self, topic: str, msg_type: type[M], qos: QoS | None = None) -> Ros2Publisher[M]:
         """Create an rclpy publisher."""
         cls = _ros_class(msg_type.__ros_type__)
-        return Ros2Publisher(
-            self._node.create_publisher(cls, topic, _profile(qos or DEFAULT)), msg_type
-        )
+        pub = self._node.create_publisher(cls, topic, _profile(qos or DEFAULT))
+        return Ros2Publisher(self._node, pub, msg_type)
 
     def subscribe(
         self, topic: str, msg_type: type[M], callback: Callable[[M], None], qos: QoS | None = None
@@ -235,19 +258,32 @@ class Ros2Bus(ServiceCalls):
         """Create an rclpy service with an ``async def`` callback: it hands the request and
         a `Responder` to ``handler``, then awaits an rclpy Future that ``reply`` completes.
         The executor resumes the callback (and sends the response) on a later spin, so
-        nothing blocks or spins inside a callback."""
+        nothing blocks or spins inside a callback. The service has its own reentrant
+        callback group, so a pending request stops nothing else of the node. A request our
+        codec cannot read is counted in ``stats.rejected`` and answered with the type's
+        default response (rclpy must send one; for Reset that is ``ok=False``)."""
         srv_cls = _ros_class(srv_type.ros_type)
         task = importlib.import_module("rclpy.task")
+        groups = importlib.import_module("rclpy.callback_groups")
 
         async def on_request(ros_request: Any, ros_response: Any) -> Any:
+            try:
+                request = self._from_ros(ros_request, srv_type.request)
+            except CdrError as exc:
+                server.stats.rejected += 1
+                server.stats.last_error = str(exc)
+                return ros_response
             server.stats.received += 1
             future = task.Future()
             responder = Responder(service, srv_type.response, future.set_result)
-            handler(self._from_ros(ros_request, srv_type.request), responder)
+            handler(request, responder)
             response = await future
             return self._to_ros(response, srv_cls.Response)
 
-        server = Ros2Server(self._node, self._node.create_service(srv_cls, service, on_request))
+        ros_service = self._node.create_service(
+            srv_cls, service, on_request, callback_group=groups.ReentrantCallbackGroup()
+        )
+        server = Ros2Server(self._node, ros_service)
         return server
 
     def request_async(
@@ -268,7 +304,10 @@ class Ros2Bus(ServiceCalls):
                 sent.append(client.call_async(ros_request))
                 pending.sent = True
             if sent and sent[0].done():
-                pending.set_result(self._from_ros(sent[0].result(), srv_type.response))
+                try:
+                    pending.set_result(self._from_ros(sent[0].result(), srv_type.response))
+                except CdrError as exc:
+                    pending.set_error(exc)
 
         def expire() -> None:
             if sent:

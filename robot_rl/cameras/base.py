@@ -36,15 +36,16 @@ class Intrinsics:
 
     def scaled(self, width: int, height: int) -> Intrinsics:
         """The same camera after resizing its image to ``width`` x ``height`` (x and y
-        independently, as a resize does)."""
+        independently, as a resize does). Pixel centres sit at integer coordinates (OpenCV,
+        ROS), so the principal point scales about the image's outer edge: (c + 0.5) s - 0.5."""
         sx, sy = width / self.width, height / self.height
         return Intrinsics(
             width,
             height,
             self.fx * sx,
             self.fy * sy,
-            self.cx * sx,
-            self.cy * sy,
+            (self.cx + 0.5) * sx - 0.5,
+            (self.cy + 0.5) * sy - 0.5,
             self.distortion_model,
             self.coeffs,
         )

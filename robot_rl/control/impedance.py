@@ -96,6 +96,12 @@ class ImpedanceConfig:
         d = np.array(self.d_pos_ns_per_m + self.d_rot_nms_per_rad)
         return np.where(d < 0, 2.0 * np.sqrt(k), d)
 
+    def nullspace_damping_value(self) -> float:
+        """Nullspace damping (Nms/rad), with crisp's 2*sqrt(stiffness) rule for a negative value."""
+        if self.nullspace_damping < 0:
+            return 2.0 * math.sqrt(self.nullspace_stiffness)
+        return self.nullspace_damping
+
     def error_clip(self) -> np.ndarray:
         return np.array(self.error_clip_pos_m + self.error_clip_rot_rad)
 
@@ -184,11 +190,7 @@ class ImpedanceLaw:
         self._clip = cfg.error_clip()
         self._neg_clip = -self._clip
         self._k_ns = cfg.nullspace_stiffness
-        self._d_ns = (
-            2.0 * math.sqrt(cfg.nullspace_stiffness)
-            if cfg.nullspace_damping < 0
-            else cfg.nullspace_damping
-        )
+        self._d_ns = cfg.nullspace_damping_value()
         self._ns_lim = cfg.nullspace_max_tau_nm
         self._reg = cfg.nullspace_regularization * np.eye(6)
         self._pinv = np.zeros((6, n))  # (J J^T + reg)^-1 J

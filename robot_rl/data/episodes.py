@@ -9,11 +9,17 @@ Layout under ``root``::
         images/<cam> (T+1,H,W,3) uint8     Zstd, ``chunk_frames`` frames per chunk
         action (T, A) float32, reward (T,) float32,
         terminated / truncated / intervened / success (T,) bool
-    index.jsonl               one line per COMMITTED episode, appended and fsynced last
+    index.jsonl               one line per COMMITTED episode, appended and fsynced last;
+                              it carries the episode's manifest (robot_rl.data.integrity)
 
 Crash safety: an episode becomes visible only when its index line is complete. Episode
 groups are written once and never touched again, so a crash mid-episode can only leave
-an orphan group (or a torn last index line), which reopening ignores and overwrites.
+an orphan group (or a torn last index line), which readers ignore and the next writer
+overwrites. Opening a store never writes: the repair happens at the first begin_episode.
+A damaged line followed by good ones is not a crash tail; opening then raises.
+
+Integrity: every read of an episode first checks its files against the manifest, so a
+missing, truncated or altered chunk raises `EpisodeDamagedError` (episode, array, file).
 Images are buffered in memory and written one full chunk at a time (zarr appends of
 single frames are ~100x slower, see PLATFORM.md).
 """
@@ -31,7 +37,9 @@ import numpy as np
 import zarr
 from zarr.codecs import ZstdCodec
 
-STORE_FORMAT = 1
+from robot_rl.data.integrity import EpisodeDamagedError, build_manifest, check_files, check_shape
+
+STORE_FORMAT = 2  # 2: index lines carry a manifest (format-1 episodes read unchecked)
 _STEP_FLAGS = ("terminated", "truncated", "intervened", "success")
 
 
@@ -115,10 +123,10 @@ class EpisodeStore:
     ) -> None:
         self.root = Path(root)
         self.durable = durable  # fsync episode files before committing (power-loss safety)
-        self.root.mkdir(parents=True, exist_ok=True)
         zpath = self.root / "episodes.zarr"
+        self._writable = False
         if (zpath / "zarr.json").exists():
-            self.group = zarr.open_group(str(zpath), mode="r+")
+            self.group = zarr.open_group(str(zpath), mode="r")
             stored = _spec_from_json(dict(self.group.attrs)["spec"])  # type: ignore[arg-type]
             if spec is not None and spec != stored:
                 raise ValueError(f"store at {self.root} has spec {stored}, not {spec}")
@@ -126,34 +134,51 @@ class EpisodeStore:
         else:
             if spec is None:
                 raise FileNotFoundError(f"no episode store at {self.root} and no spec to create")
+            self.root.mkdir(parents=True, exist_ok=True)
             self.group = zarr.open_group(str(zpath), mode="w")
+            self._writable = True
             self.group.attrs.update({"format": STORE_FORMAT, "spec": asdict(spec)})
             self.spec = spec
         self._index_path = self.root / "index.jsonl"
-        self._entries = self._read_index()
+        self._entries, self._good_end = self._read_index()
         self._open: _OpenEpisode | None = None
 
     # --- index ------------------------------------------------------------------------
 
-    def _read_index(self) -> list[dict[str, Any]]:
+    def _read_index(self) -> tuple[list[dict[str, Any]], int]:
+        """Committed entries and the byte length of the good part (reads only)."""
         if not self._index_path.exists():
-            return []
+            return [], 0
         raw = self._index_path.read_bytes()
         entries: list[dict[str, Any]] = []
         good_end = 0
-        for line in raw.split(b"\n")[:-1]:  # the part after the last newline is torn
+        lines = raw.split(b"\n")
+        for number, line in enumerate(lines[:-1], start=1):  # after the last newline: torn
             try:
                 entry = json.loads(line)
-            except json.JSONDecodeError:
-                break
-            if entry.get("episode") != len(entries):
-                break
+                ok = isinstance(entry, dict) and entry.get("episode") == len(entries)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                ok = False
+            if not ok:
+                if any(rest.strip() for rest in lines[number:-1]):
+                    raise ValueError(
+                        f"{self._index_path}: line {number} is damaged and committed lines "
+                        "follow it; the index needs repair by hand"
+                    )
+                break  # a crash tail: ignored here, cut by the next writer
             entries.append(entry)
             good_end += len(line) + 1
-        if good_end != len(raw):  # drop a torn tail so the next append starts clean
+        return entries, good_end
+
+    def _make_writable(self) -> None:
+        """First write of this handle: reopen read-write and cut a torn index tail."""
+        if self._writable:
+            return
+        self.group = zarr.open_group(str(self.root / "episodes.zarr"), mode="r+")
+        if self._index_path.exists() and self._index_path.stat().st_size != self._good_end:
             with open(self._index_path, "r+b") as f:
-                f.truncate(good_end)
-        return entries
+                f.truncate(self._good_end)
+        self._writable = True
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -173,6 +198,7 @@ class EpisodeStore:
         """Start episode ``len(self)`` at its first observation; returns its index."""
         if self._open is not None:
             raise RuntimeError("an episode is already open; end or abort it first")
+        self._make_writable()
         name = f"{len(self._entries):06d}"
         group = self.group.create_group(name, overwrite=True)  # removes a crash orphan
         self._open = _OpenEpisode(group, self.spec)
@@ -239,10 +265,12 @@ class EpisodeStore:
             g.create_array(flag, data=np.asarray(ep.steps[flag], bool), chunks=(t,))
         meta = dict(metadata or {})
         g.attrs.update({"num_steps": t, "metadata": meta})
+        group_dir = self.root / "episodes.zarr" / g.path
         if self.durable:
-            _fsync_tree(self.root / "episodes.zarr" / g.path)
+            _fsync_tree(group_dir)
+        manifest = build_manifest(group_dir, _array_layouts(g, self.spec.cameras))
         index = len(self._entries)
-        entry = {"episode": index, "num_steps": t, "metadata": meta}
+        entry = {"episode": index, "num_steps": t, "metadata": meta, "manifest": manifest}
         line = (json.dumps(entry) + "\n").encode()
         with open(self._index_path, "ab") as f:
             f.write(line)
@@ -250,6 +278,7 @@ class EpisodeStore:
             if self.durable:
                 os.fsync(f.fileno())
         self._entries.append(entry)
+        self._good_end += len(line)
         self._open = None
         return index
 
@@ -259,17 +288,64 @@ class EpisodeStore:
 
     # --- reading ----------------------------------------------------------------------
 
-    def episode(self, index: int) -> Episode:
-        """Read committed episode ``index`` fully into memory."""
+    def has_manifest(self, index: int) -> bool:
+        """False for episodes committed by a format-1 store (read without checks)."""
+        return "manifest" in self._entries[index]
+
+    def verify(self, index: int) -> None:
+        """Check episode ``index``'s files, shapes and lengths against its manifest without
+        decoding chunks; raises `EpisodeDamagedError`. Reads every file once."""
+        self._group(index, check=True)
+
+    def _group(self, index: int, check: bool) -> zarr.Group:
         if not 0 <= index < len(self._entries):
             raise IndexError(f"episode {index} not committed (have {len(self._entries)})")
-        g = self.group[f"{index:06d}"]
-        assert isinstance(g, zarr.Group)
+        entry = self._entries[index]
+        group_dir = self.root / "episodes.zarr" / f"{index:06d}"
+        manifest = entry.get("manifest")
+        if check and manifest is not None:
+            t = int(entry["num_steps"])
+            for name in _array_names(self.spec.cameras):
+                if name not in manifest:
+                    raise EpisodeDamagedError(index, name, group_dir / name, "not in manifest")
+                want = t if name in ("action", "reward", *_STEP_FLAGS) else t + 1
+                if manifest[name]["length"] != want:
+                    raise EpisodeDamagedError(
+                        index,
+                        name,
+                        group_dir / name,
+                        f"length {manifest[name]['length']}, the index says {want}",
+                    )
+                check_files(index, group_dir, name, manifest[name])
+        try:
+            g = self.group[f"{index:06d}"]
+            assert isinstance(g, zarr.Group)
+            if check and manifest is not None:
+                for name in _array_names(self.spec.cameras):
+                    arr = g[name]
+                    assert isinstance(arr, zarr.Array)
+                    check_shape(index, group_dir, name, manifest[name], arr.shape, arr.dtype.name)
+        except (KeyError, AssertionError, ValueError, OSError) as exc:
+            if isinstance(exc, EpisodeDamagedError):
+                raise
+            raise EpisodeDamagedError(index, "", group_dir, f"cannot open: {exc}") from exc
+        return g
+
+    def episode(self, index: int) -> Episode:
+        """Read committed episode ``index`` fully into memory, checked against its manifest.
+        Raises `EpisodeDamagedError` naming the episode, array and file on damage."""
+        g = self._group(index, check=True)
+        group_dir = self.root / "episodes.zarr" / f"{index:06d}"
 
         def read(name: str) -> np.ndarray:
-            arr = g[name]
-            assert isinstance(arr, zarr.Array)
-            return np.asarray(arr[...])
+            try:
+                arr = g[name]
+                assert isinstance(arr, zarr.Array)
+                return np.asarray(arr[...])
+            except Exception as exc:  # a codec error on a manifest-less (format-1) episode
+                raise EpisodeDamagedError(
+                    index, name, group_dir / name, f"cannot decode: {type(exc).__name__}: {exc}"
+                ) from exc
 
         return Episode(
             index=index,
@@ -288,6 +364,23 @@ class EpisodeStore:
     def __iter__(self) -> Iterator[Episode]:
         for i in range(len(self._entries)):
             yield self.episode(i)
+
+
+def _array_names(cameras: tuple[str, ...]) -> tuple[str, ...]:
+    """Every array of an episode group, by its path inside the group."""
+    images = [f"images/{c}" for c in cameras]
+    return ("state", "timestamp_ns", "action", "reward", *_STEP_FLAGS, *images)
+
+
+def _array_layouts(
+    g: zarr.Group, cameras: tuple[str, ...]
+) -> dict[str, tuple[tuple[int, ...], str]]:
+    layouts: dict[str, tuple[tuple[int, ...], str]] = {}
+    for name in _array_names(cameras):
+        arr = g[name]
+        assert isinstance(arr, zarr.Array)
+        layouts[name] = (tuple(arr.shape), arr.dtype.name)
+    return layouts
 
 
 def _spec_from_json(data: Mapping[str, Any]) -> EpisodeSpec:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 import numpy as np
 
 from robot_rl.agents.replay import ReplayBuffer
 from robot_rl.data.episodes import Episode, EpisodeStore
+from robot_rl.data.integrity import EpisodeDamagedError
+
+log = logging.getLogger(__name__)
 
 
 def intervention_runs(intervened: np.ndarray) -> list[tuple[int, int]]:
@@ -43,12 +47,16 @@ def fill_replay(
     episodes: Iterable[int] | None = None,
     only_intervened: bool = False,
     reward: float | None = None,
+    skip_damaged: bool = False,
+    skipped: list[int] | None = None,
 ) -> int:
     """Copy committed episodes into ``buffer``; returns the number of transitions added.
 
     ``only_intervened`` keeps just the human-controlled stretches (HIL-SERL demo routing);
     each stretch ends with its true next observation and still bootstraps. ``reward``
     replaces every stored reward: an RLIF run has no task reward, so its demos get 0.
+    A damaged episode raises `EpisodeDamagedError` unless ``skip_damaged``: then it is
+    left out with a logged warning and its index appended to ``skipped`` (if given).
     """
     spec = store.spec
     if spec.action_dim != buffer.action_dim or spec.state_dim != buffer.spec.state_dim:
@@ -58,7 +66,15 @@ def fill_replay(
         raise ValueError(f"store lacks cameras {sorted(missing)} or has another image shape")
     added = 0
     for i in range(len(store)) if episodes is None else episodes:
-        ep = store.episode(i)
+        try:
+            ep = store.episode(i)
+        except EpisodeDamagedError as exc:
+            if not skip_damaged:
+                raise
+            log.warning("skipping damaged episode: %s", exc)
+            if skipped is not None:
+                skipped.append(i)
+            continue
         runs = intervention_runs(ep.intervened) if only_intervened else [(0, ep.num_steps)]
         for start, stop in runs:
             added += add_episode_steps(buffer, ep, start, stop, reward)

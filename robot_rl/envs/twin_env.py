@@ -106,6 +106,13 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         return self._observe(), self._info(False, None)
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        now = self.begin_step(action)
+        self._advance(now)
+        return self.end_step()
+
+    def begin_step(self, action: np.ndarray) -> float:
+        """First phase of ``step`` (the safety filter takes the action); returns the sim time.
+        ``TwinVectorEnv`` runs this per env, advances all envs together, then ``end_step``."""
         cell = self.cell
         now = cell.data.time
         measured = cell.tcp_pose()
@@ -122,10 +129,13 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
             report = {"accepted": res.accepted, "reason": res.reason}
             cell.set_gripper((a[6] + 1.0) * 0.5 * GRIPPER_MAX_OPENING_M)
         self.last_report = report
-        self._advance(now)
+        return now
+
+    def end_step(self) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        """Last phase of ``step``, after the cell advanced one policy period."""
         self.steps += 1
-        success = self.task.success(cell)
-        obs, info = self._observe(), self._info(success, report)
+        success = self.task.success(self.cell)
+        obs, info = self._observe(), self._info(success, self.last_report)
         reward, terminated = self._outcome(obs, success, info)
         truncated = (not terminated) and self.steps >= self.task.cfg.episode_steps
         return obs, reward, terminated, truncated, info
@@ -139,15 +149,25 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
 
     def _advance(self, now: float) -> None:
         """Run one policy period of the impedance loop on the filter's setpoints."""
+        track = self.planned_track(now)
+        if track is None:
+            self.advance_per_tick()
+        else:
+            self.cell.run_track(*track, self.safety_cfg.max_target_error_pos_m)
+
+    def planned_track(self, now: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """The filter's per-tick targets (T, 3), (T, 4) for the coming policy period, or None
+        when the watchdog may trip inside it (then use ``advance_per_tick``)."""
         times = now + self._tick_offsets
         if self.filter.watchdog_tripped or times[-1] - self.filter.last_command_s > (
             self.safety_cfg.watchdog_timeout_s
         ):
-            # The watchdog may trip inside this period: ask the filter tick by tick.
-            self.cell.run(self.ticks_per_step, self.filter.setpoint)
-            return
-        pos, quat = self.filter.track(times)
-        self.cell.run_track(pos, quat, self.safety_cfg.max_target_error_pos_m)
+            return None
+        return self.filter.track(times)
+
+    def advance_per_tick(self) -> None:
+        """One policy period asking the filter tick by tick (the watchdog path)."""
+        self.cell.run(self.ticks_per_step, self.filter.setpoint)
 
     def render(self) -> np.ndarray:
         """Side-by-side RGB of all cameras (for videos), in either observation mode."""

@@ -18,16 +18,21 @@ def register_cli(subparsers: Any) -> None:
     """Add the ``gui`` subcommand to ``subparsers`` (from ``add_subparsers``)."""
     d = GuiConfig()
     g = subparsers.add_parser(
-        "gui", help="teleop intervention page in a browser (the 'browser' teleop device)"
+        "gui", help="the operator's cockpit in a browser (the 'browser' teleop device)"
     )
     g.add_argument("--host", default=d.host, help="bind address (not loopback: needs a token)")
     g.add_argument("--port", type=int, default=d.port, help="TCP port (0: any free one)")
     g.add_argument("--token", default="", help="access token (generated off loopback)")
     g.add_argument(
-        "--timeout-s", type=float, default=d.timeout_s, help="page silence that ends the session"
+        "--timeout-s",
+        type=float,
+        default=d.timeout_s,
+        help="page silence that ends an intervention",
     )
     g.add_argument("--cameras", nargs="*", default=list(d.cameras), help="camera names shown")
     g.add_argument("--camera-namespace", default=d.camera_namespace)
+    g.add_argument("--run-dir", default="", help="run folder whose metrics.csv gives the curves")
+    g.add_argument("--run-name", default="", help="name of the run shown in the page")
     g.add_argument("--bus", choices=["inproc", "dds", "ros2"], default="dds")
     g.add_argument("--topic", default="teleop/command", help="command topic")
     g.add_argument("--rate-hz", type=float, default=50.0, help="command publish rate")
@@ -48,6 +53,8 @@ def _gui(args: argparse.Namespace) -> int:
             timeout_s=args.timeout_s,
             cameras=tuple(args.cameras),
             camera_namespace=args.camera_namespace,
+            run_dir=args.run_dir,
+            run_name=args.run_name,
         )
     except ValueError as e:
         print(f"robot-rl gui: {e}", file=sys.stderr)

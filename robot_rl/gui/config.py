@@ -5,6 +5,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+# Shortest token accepted off loopback (a generated one has 22 characters).
+MIN_TOKEN_CHARS = 16
+
 
 def is_loopback(host: str) -> bool:
     """True for a loopback address or ``localhost`` (where no token is needed)."""
@@ -36,6 +39,21 @@ class GuiConfig:
     episode_events_topic: str = "episode_events"
     # Reward estimates shown next to it ("" = none).
     reward_topic: str = "reward"
+    # Executed actions; their ``intervened`` flag gives the intervention curve ("" = none).
+    action_topic: str = "action"
+    # Diagnostics shown as they arrive; the bridge's e-stop state and the learner's
+    # counters are read from them ("" = none).
+    diagnostics_topic: str = "/diagnostics"
+    # Where the page's episode controls go (EpisodeEvent requests, docs/gui.md).
+    episode_control_topic: str = "episode_control"
+    # Where the page's stop and re-arm go (std_msgs/String, docs/interfaces.md).
+    estop_topic: str = "estop"
+    # Run folder whose metrics.csv gives the learning curves ("" = none).
+    run_dir: str = ""
+    # Name of the run shown in the page ("" = the run folder's name, or "bus").
+    run_name: str = ""
+    # Period (ms) of the status pushed to every page.
+    push_period_ms: int = 50
     # JPEG quality (1-100) of the camera views.
     jpeg_quality: int = 80
     # Period (ms) at which the page sends its state; at most 50 (>= 20 Hz).
@@ -47,6 +65,13 @@ class GuiConfig:
     allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        if self.token and len(self.token) < MIN_TOKEN_CHARS and not is_loopback(self.host):
+            raise ValueError(
+                f"token must be at least {MIN_TOKEN_CHARS} characters off loopback "
+                "(leave it empty to get a random one)"
+            )
+        if not 10 <= self.push_period_ms <= 1000:
+            raise ValueError("push_period_ms must be in [10, 1000]")
         if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         if not 0 <= self.port <= 65535:

@@ -31,7 +31,13 @@ def register_cli(subparsers: Any) -> None:
     sub = graph.add_subparsers(dest="graph_command", required=True)
     up = sub.add_parser("up", help="start a graph as separate processes (no ROS needed)")
     up.add_argument("--graph", choices=sorted(GRAPHS), default="training")
-    up.add_argument("--backend", choices=("dds",), default="dds", help="dds (ROS 2 wire format)")
+    up.add_argument(
+        "--backend",
+        choices=("dds", "ros2"),
+        default="dds",
+        help="dds (ROS 2 wire format, no ROS needed) or ros2 (the robot_rl_ros executables "
+        "under rclpy, started as the launch files describe)",
+    )
     up.add_argument("--task", default="", help="twin task (twin, reset and bridge nodes)")
     up.add_argument(
         "--param", action="append", default=[], help="NODE.NAME=VALUE override (repeatable)"
@@ -83,7 +89,9 @@ def _graph_up(args: argparse.Namespace) -> int:
     graph = GRAPHS[args.graph]
     overrides = parse_overrides(args.param, args.task, args.graph)
     run_dir = Path(args.run_dir or f"runs/graph-{time.strftime('%Y%m%d-%H%M%S')}")
-    options = ProcessOptions(args.domain_id, args.namespace, args.cyclone_config)
+    options = ProcessOptions(
+        args.domain_id, args.namespace, args.cyclone_config, backend=args.backend
+    )
     procs = GraphProcesses(graph, options, run_dir, overrides)
     stopping: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _f: stopping.append(signum))

@@ -4,8 +4,10 @@
 the module and the ROS executable), its config dataclass, and the topics and services it
 uses, named by the config fields that hold them. `GRAPHS` lists the graphs we run, each a
 set of node instances with parameter overrides. Everything else is derived from here:
-- ``robot-rl graph up`` starts a graph as processes (`robot_rl.nodes.process`);
-- the ros2 launch files and parameter files (`robot_rl.nodes.launch_gen`);
+- ``robot-rl graph up`` starts a graph as processes (`robot_rl.nodes.process`), over the
+  dds backend or, as ``ros2 launch`` would, the robot_rl_ros executables under rclpy;
+- the ros2 launch files and parameter files (`robot_rl.nodes.launch_gen`); both take each
+  node's package, executable, name and ``use_sim_time`` from `launched_nodes`;
 - the consistency checks (`check_graph`): every subscription has a publisher, types agree,
   and the impedance bridge is the only publisher of ``target_pose``.
 """
@@ -392,3 +394,38 @@ def check_graph(
             f"target_pose must have the impedance bridge as only publisher, has {target_pubs}"
         )
     return problems
+
+
+# -------------------------------------------------------------------- as ros2 launch runs it
+ROS_PACKAGE = "robot_rl_ros"  # the ament_python package of the node executables
+
+
+@dataclass(frozen=True)
+class LaunchedNode:
+    """One launch_ros ``Node`` action of a graph's launch file."""
+
+    package: str
+    executable: str
+    name: str
+    use_sim_time: bool
+
+
+def launched_nodes(graph: Graph) -> list[LaunchedNode]:
+    """The launch file's nodes of ``graph``, in order (the twin publishes /clock, so on a
+    sim-time graph every node but the twin follows it)."""
+    return [
+        LaunchedNode(ROS_PACKAGE, i.kind, i.node_name, graph.sim_time and i.kind != "twin")
+        for i in graph.nodes
+    ]
+
+
+def ros_argv(node: LaunchedNode, prefix: str, params_file: str, namespace: str = "/") -> list[str]:
+    """The command line ``ros2 launch`` gives ``node``: the executable under
+    ``<prefix>/lib/<package>/``, the node name (and namespace) remaps, the graph's
+    parameter file, then ``use_sim_time``."""
+    argv = [f"{prefix}/lib/{node.package}/{node.executable}", "--ros-args"]
+    argv += ["-r", f"__node:={node.name}"]
+    if namespace not in ("", "/"):
+        argv += ["-r", f"__ns:={namespace}"]
+    argv += ["--params-file", params_file, "-p", f"use_sim_time:={str(node.use_sim_time).lower()}"]
+    return argv

@@ -6,6 +6,10 @@ come from the actor (``action``: deltas in [-1, 1]) and from the reset node or a
 watchdog: when no command is accepted for ``safety.watchdog_timeout_s`` the target holds
 the measured pose, and a WARN status goes to ``/diagnostics`` at once.
 
+An e-stop (``estop``: a ``std_msgs/String``; "rearm" re-arms, anything else latches) makes
+the target hold the measured pose taken at the latch and refuses every action and goal
+until it is re-armed; an ERROR status goes to ``/diagnostics`` at once and stays there.
+
 Times are bus time (sim time when the bus follows ``/clock``), in seconds.
 """
 
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from robot_rl.bus.api import Bus
-from robot_rl.bus.msgs import Action, DiagnosticArray, Float32, PoseStamped
+from robot_rl.bus.msgs import Action, DiagnosticArray, Float32, PoseStamped, String
 from robot_rl.control.safety import Pose, SafetyConfig, SafetyFilter, SafetyReport
 from robot_rl.nodes import diagnostics as diag
 from robot_rl.nodes.convert import pose_from_msg, pose_to_msg, stamp_s
@@ -56,6 +60,7 @@ class BridgeConfig:
     current_pose_topic: str = "current_pose"
     gripper_topic: str = "gripper/command"
     diagnostics_topic: str = "/diagnostics"
+    estop_topic: str = "estop"  # std_msgs/String: REARM re-arms, anything else latches
 
 
 def resolved_safety(cfg: BridgeConfig) -> SafetyConfig:
@@ -69,6 +74,10 @@ def resolved_safety(cfg: BridgeConfig) -> SafetyConfig:
     return replace(
         safety, workspace_low_m=cal.workspace_low_m, workspace_high_m=cal.workspace_high_m
     )
+
+
+# The one ``estop`` message that re-arms; every other one latches (fail safe).
+REARM = "rearm"
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,42 @@ class BridgeCore:
         # observation time). The target goes out in the same callback, so this is the
         # observation-to-target latency of the graph.
         self.command_ages: collections.deque[float] = collections.deque(maxlen=2000)
+        # E-stop latch: the reason ("" = armed), when it latched, the pose it holds (None
+        # until a measured pose exists) and how many commands it refused.
+        self.estop_reason = ""
+        self.estop_s = 0.0
+        self.estop_hold: Pose | None = None
+        self.estop_refused = 0
+
+    @property
+    def estopped(self) -> bool:
+        """True while the e-stop is latched."""
+        return bool(self.estop_reason)
+
+    def estop(self, reason: str, now_s: float) -> bool:
+        """Latch the e-stop: hold the measured pose, refuse every command until `rearm`.
+        Returns True if it was armed before (a new latch)."""
+        new = not self.estopped
+        if new:
+            self.estop_reason, self.estop_s = reason or "e-stop", now_s
+            self.estop_hold = self.measured
+        return new
+
+    def rearm(self, now_s: float) -> bool:
+        """Release the latch; commanding restarts from the measured pose (no jump back to
+        an old goal). Returns True if it was latched."""
+        if not self.estopped:
+            return False
+        self.estop_reason, self.estop_hold = "", None
+        if self.measured is not None:
+            self.filter.reset(self.measured, now_s)
+        return True
+
+    def _refuse_estop(self) -> bool:
+        if self.estopped:
+            self.estop_refused += 1
+            self.last_reason = f"rejected: e-stop latched ({self.estop_reason})"
+        return self.estopped
 
     @property
     def ready(self) -> bool:
@@ -112,10 +157,14 @@ class BridgeCore:
             except ValueError:
                 return False  # garbage first pose: wait for a sane one
         self.measured, self.measured_s = pose, stamp
+        if self.estopped and self.estop_hold is None:
+            self.estop_hold = pose  # latched before the first pose: hold the first one
         return first
 
     def on_action(self, action: np.ndarray, stamp: float, now_s: float) -> float | None:
         """Apply a [-1, 1]^7 action. Returns the gripper command, or None if rejected."""
+        if self._refuse_estop():
+            return None
         if self.measured is None:
             self.rejected_before_pose += 1
             self.last_reason = "rejected: no measured pose yet"
@@ -137,6 +186,8 @@ class BridgeCore:
 
     def on_goal(self, goal: Pose, stamp: float, now_s: float) -> bool:
         """Apply an absolute goal (reset, teleop). Returns True if accepted."""
+        if self._refuse_estop():
+            return False
         if self.measured is None:
             self.rejected_before_pose += 1
             self.last_reason = "rejected: no measured pose yet"
@@ -150,6 +201,9 @@ class BridgeCore:
         watchdog tripped in this call."""
         if self.measured is None:
             return None, False
+        if self.estop_hold is not None:
+            self.ticks += 1
+            return self.estop_hold, False
         was_tripped = self.filter.watchdog_tripped
         target = self.filter.setpoint(now_s, self.measured)
         self.ticks += 1
@@ -166,6 +220,11 @@ class BridgeCore:
         values["measured_age_s"] = now_s - self.measured_s if self.ready else -1.0
         values["trips"] = len(self.trips)
         values["rejected_before_pose"] = self.rejected_before_pose
+        values["estop"] = int(self.estopped)
+        values["estop_refused"] = self.estop_refused
+        if self.estopped:
+            values["estop_reason"] = self.estop_reason
+            values["estop_time_s"] = self.estop_s
         if self.command_ages:
             ages_ms = np.asarray(self.command_ages) * 1e3
             values["command_age_p50_ms"] = float(np.percentile(ages_ms, 50))
@@ -176,6 +235,9 @@ class BridgeCore:
             values["trip_time_s"] = last.time_s
             values["trip_last_command_s"] = last.last_command_s
             values["trip_delay_s"] = last.time_s - last.last_command_s
+        if self.estopped:
+            msg = f"e-stop latched ({self.estop_reason}): holding the measured pose until re-armed"
+            return diag.ERROR, msg, values
         if not self.ready:
             return diag.ERROR, "no measured pose yet: not commanding", values
         if self.filter.watchdog_tripped:
@@ -196,6 +258,7 @@ class ImpedanceBridge:
             bus.subscribe(cfg.current_pose_topic, PoseStamped, self._on_measured, STATE_SUB),
             bus.subscribe(cfg.action_topic, Action, self._on_action, COMMANDS),
             bus.subscribe(cfg.goal_topic, PoseStamped, self._on_goal, COMMANDS),
+            bus.subscribe(cfg.estop_topic, String, self._on_estop, COMMANDS),
         ]
         bus.timer(1.0 / cfg.rate_hz, self._tick)
         bus.timer(cfg.diagnostics_period_s, self.publish_diagnostics)
@@ -216,6 +279,13 @@ class ImpedanceBridge:
     def _on_goal(self, msg: PoseStamped) -> None:
         if self.core.on_goal(pose_from_msg(msg), stamp_s(msg.header), self._now()):
             self._tick()
+
+    def _on_estop(self, msg: String) -> None:
+        now = self._now()
+        changed = self.core.rearm(now) if msg.data == REARM else self.core.estop(msg.data, now)
+        if changed:
+            self._tick()
+            self.publish_diagnostics()
 
     def _tick(self) -> None:
         now = self.bus.now()

@@ -16,10 +16,10 @@ from typing import Any
 
 import yaml
 
-from robot_rl.nodes.graph import GRAPHS, Graph, Instance
+from robot_rl.nodes.graph import GRAPHS, ROS_PACKAGE, Graph, Instance, LaunchedNode, launched_nodes
 from robot_rl.nodes.process import graph_params
 
-PACKAGE = "robot_rl_ros"
+PACKAGE = ROS_PACKAGE
 LAUNCH_DIRS = ("launch", "ros_ws/src/robot_rl_ros/launch")  # relative to the repository
 CONFIG_DIRS = ("launch/config", "ros_ws/src/robot_rl_ros/config")
 
@@ -67,14 +67,13 @@ def _camera_instances(graph: Graph) -> list[Instance]:
     return [i for i in graph.nodes if i.kind == "camera"]
 
 
-def _node_block(inst: Instance, graph: Graph, condition: str) -> str:
-    sim_time = graph.sim_time and inst.kind != "twin"  # the twin publishes /clock
+def _node_block(node: LaunchedNode, condition: str) -> str:
     lines = [
         "            Node(",
         "                package=PACKAGE,",
-        f'                executable="{inst.kind}",',
-        f'                name="{inst.node_name}",',
-        f'                parameters=[params, {{"use_sim_time": {sim_time}}}],',
+        f'                executable="{node.executable}",',
+        f'                name="{node.name}",',
+        f'                parameters=[params, {{"use_sim_time": {node.use_sim_time}}}],',
         '                output="screen",',
     ]
     if condition:
@@ -145,11 +144,11 @@ def launch_text(graph: Graph) -> str:
                 f'                description="serial of the {cam} camera (realsense2 driver)",\n'
                 "            ),\n"
             )
-    for inst in graph.nodes:
+    for inst, node in zip(graph.nodes, launched_nodes(graph), strict=True):
         condition = ""
         if inst.kind == "camera":
             condition = 'LaunchConfigurationEquals("camera_driver", "robot_rl")'
-        text += _node_block(inst, graph, condition)
+        text += _node_block(node, condition)
         if inst.kind == "camera":
             text += _realsense_block(inst)
     return text + "        ]\n    )\n"

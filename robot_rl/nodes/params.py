@@ -14,139 +14,23 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
+# The typed conversion lives in robot_rl.configio (one home for every link); the names the
+# nodes use are re-exported here. ParamError is ConfigError.
+from robot_rl.configio import ConfigError as ConfigError
+from robot_rl.configio import config_from_params as config_from_params
+from robot_rl.configio import config_to_params as config_to_params
+from robot_rl.configio import field_types, is_config_class, parse_yaml, read_yaml_mapping
+from robot_rl.configio import flatten as flatten
+from robot_rl.configio import param_names as param_names
 
+ParamError = ConfigError
 C = TypeVar("C")
-Scalar = bool | int | float | str
-
-
-class ParamError(ValueError):
-    """A parameter that names no config field, or whose value has the wrong type."""
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _is_dataclass_type(tp: Any) -> bool:
-    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
-
-
-def param_names(cls: type) -> dict[str, Any]:
-    """Every dotted parameter name of config class ``cls`` with its type annotation."""
-    out: dict[str, Any] = {}
-    hints = _hints(cls)
-    for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        if _is_dataclass_type(tp):
-            for sub, sub_tp in param_names(tp).items():
-                out[f"{f.name}.{sub}"] = sub_tp
-        else:
-            out[f.name] = tp
-    return out
-
-
-def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings to dotted keys (as ROS does with nested ``ros__parameters``)."""
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
-
-
-def _convert(name: str, tp: Any, value: Any) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        for option in args:
-            if option is type(None):
-                continue
-            try:
-                return _convert(name, option, value)
-            except ParamError:
-                continue
-        raise ParamError(f"parameter {name}: {value!r} fits none of {tp}")
-    if origin is typing.Literal:
-        if value not in args:
-            raise ParamError(f"parameter {name}: {value!r} is not one of {args}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ParamError(f"parameter {name}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(name, args[0], v) for v in value)
-        if len(args) != len(value):
-            raise ParamError(f"parameter {name}: expected {len(args)} values, got {len(value)}")
-        return tuple(_convert(name, a, v) for a, v in zip(args, value, strict=True))
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        raise ParamError(f"parameter {name}: expected a bool, got {value!r}")
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ParamError(f"parameter {name}: expected an int, got {value!r}")
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise ParamError(f"parameter {name}: expected a number, got {value!r}")
-    if tp is str:
-        if isinstance(value, str):
-            return value
-        raise ParamError(f"parameter {name}: expected a string, got {value!r}")
-    raise ParamError(f"parameter {name}: unsupported field type {tp}")
-
-
-def config_from_params(cls: type[C], params: Mapping[str, Any], base: C | None = None) -> C:
-    """Build ``cls`` from flat (dotted) or nested parameters over ``base`` (or the defaults).
-
-    Raises `ParamError` for a key that names no field or a value of the wrong type.
-    """
-    flat = flatten(params)
-    names = param_names(cls)
-    unknown = sorted(set(flat) - set(names))
-    if unknown:
-        raise ParamError(f"{cls.__name__} has no parameter(s) {unknown}; known: {sorted(names)}")
-    return _build(cls, flat, base if base is not None else cls(), "")
-
-
-def _build(cls: type[C], flat: Mapping[str, Any], base: C, prefix: str) -> C:
-    hints = _hints(cls)
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        tp = hints[f.name]
-        key = prefix + f.name
-        if _is_dataclass_type(tp):
-            if any(k.startswith(key + ".") for k in flat):
-                changes[f.name] = _build(tp, flat, getattr(base, f.name), key + ".")
-        elif key in flat:
-            changes[f.name] = _convert(key, tp, flat[key])
-    return dataclasses.replace(base, **changes)  # type: ignore[type-var]
-
-
-def config_to_params(config: Any, prefix: str = "") -> dict[str, Any]:
-    """Flat dotted parameters of a config instance (tuples as lists)."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            out.update(config_to_params(value, f"{prefix}{f.name}."))
-        elif isinstance(value, tuple):
-            out[prefix + f.name] = list(value)
-        else:
-            out[prefix + f.name] = value
-    return out
 
 
 def parse_param_assignment(text: str) -> tuple[str, Any]:
@@ -155,7 +39,7 @@ def parse_param_assignment(text: str) -> tuple[str, Any]:
     name, found, raw = text.partition(sep)
     if not found or not name:
         raise ParamError(f"expected NAME=VALUE, got {text!r}")
-    return name.strip(), yaml.safe_load(raw)
+    return name.strip(), parse_yaml(raw, name.strip())
 
 
 def node_section(
@@ -180,9 +64,7 @@ def node_section(
 
 def load_param_file(path: str | Path, node_name: str, namespace: str = "/") -> dict[str, Any]:
     """Flat parameters of ``node_name`` from a ROS 2 YAML parameter file."""
-    document = yaml.safe_load(Path(path).read_text()) or {}
-    if not isinstance(document, Mapping):
-        raise ParamError(f"{path}: a parameter file must be a mapping")
+    document = read_yaml_mapping(path, "parameter")
     return node_section(document, node_name, namespace)
 
 
@@ -264,11 +146,11 @@ def param_declarations(config: Any) -> list[ParamDeclaration]:
     field order, nested dataclasses dotted. Raises ParamError for a field ROS cannot type."""
     instance = config() if isinstance(config, type) else config
     out: list[ParamDeclaration] = []
-    hints = _hints(type(instance))
+    hints = field_types(type(instance))
     comments = _field_comments(type(instance))
     for f in dataclasses.fields(instance):
         tp, value = hints[f.name], getattr(instance, f.name)
-        if _is_dataclass_type(tp):
+        if is_config_class(tp):
             for sub in param_declarations(value):
                 out.append(dataclasses.replace(sub, name=f"{f.name}.{sub.name}"))
             continue

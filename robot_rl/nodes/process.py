@@ -2,6 +2,8 @@
 
     procs = GraphProcesses(GRAPHS["training"], ProcessOptions(domain_id=42), run_dir)
     procs.start()                      # one `python -m robot_rl.nodes.run` per node
+    # or ProcessOptions(backend="ros2"): the robot_rl_ros executables under rclpy, with the
+    # command lines ros2 launch gives them (`graph.ros_argv`; there is no launch wheel)
     procs.kill("learner")              # SIGKILL by default
     procs.start(["learner"])           # restart it (same parameters, same checkpoint dir)
     procs.stop()                       # SIGINT, then SIGKILL after a grace period
@@ -18,14 +20,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from robot_rl.nodes.graph import NODE_KINDS, Graph, check_graph, instance_config
+from robot_rl.nodes.graph import (
+    NODE_KINDS,
+    Graph,
+    check_graph,
+    instance_config,
+    launched_nodes,
+    ros_argv,
+)
 from robot_rl.nodes.params import config_to_params
 
 
@@ -39,6 +48,11 @@ class ProcessOptions:
     python: str = sys.executable
     env: Mapping[str, str] = field(default_factory=dict)  # extra environment variables
     stock_serializer: bool = False  # cyclonedds' per-element serializer (benchmark baseline)
+    # "dds": python -m robot_rl.nodes.run over the dds backend; "ros2": the robot_rl_ros
+    # executables under rclpy, started as the launch files describe (ROS_DOMAIN_ID and the
+    # RMW settings then come from the environment: domain_id is exported there)
+    backend: Literal["dds", "ros2"] = "dds"
+    ros_prefix: str = sys.prefix  # where robot_rl_ros is installed (<prefix>/lib/robot_rl_ros)
 
 
 def graph_params(
@@ -70,7 +84,11 @@ class GraphProcesses:
         self.log_dir = self.run_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.params_file = self.run_dir / "params.yaml"
-        self.params_file.write_text(yaml.safe_dump(graph_params(graph, overrides), sort_keys=False))
+        doc = graph_params(graph, overrides)
+        ns = options.namespace.strip("/")
+        if ns:  # rclpy applies a bare "node" section only to /node: qualify the names
+            doc = {f"/{ns}/{node}": section for node, section in doc.items()}
+        self.params_file.write_text(yaml.safe_dump(doc, sort_keys=False))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.starts: dict[str, int] = {}
 
@@ -78,6 +96,9 @@ class GraphProcesses:
         """The command line of one node process."""
         inst = self.graph.instance(node_name)
         o = self.options
+        if o.backend == "ros2":
+            node = next(n for n in launched_nodes(self.graph) if n.name == node_name)
+            return ros_argv(node, o.ros_prefix, str(self.params_file), o.namespace)
         cmd = [o.python, "-m", "robot_rl.nodes.run", inst.kind, "--name", node_name]
         cmd += ["--namespace", o.namespace, "--params-file", str(self.params_file)]
         if o.domain_id is not None:
@@ -97,6 +118,8 @@ class GraphProcesses:
     def start(self, names: Iterable[str] | None = None) -> None:
         """Start the named nodes (default: all, in graph order); running ones are skipped."""
         env = dict(os.environ, PYTHONUNBUFFERED="1", **self.options.env)
+        if self.options.backend == "ros2" and self.options.domain_id is not None:
+            env["ROS_DOMAIN_ID"] = str(self.options.domain_id)
         for inst in self.graph.nodes:
             name = inst.node_name
             if names is not None and name not in set(names):
@@ -147,6 +170,27 @@ class GraphProcesses:
                 proc.kill()
                 proc.wait()
         return self.returncodes()
+
+    def wait_until(
+        self,
+        cond: Callable[[], bool],
+        what: str,
+        timeout_s: float,
+        spin: Callable[[float], object] | None = None,
+    ) -> None:
+        """Call ``spin(0.05)`` (or sleep 50 ms) until ``cond()``. Raises RuntimeError with
+        every node's log tail when a node exits with an error (a SIGKILL is expected) or
+        ``timeout_s`` wall seconds pass."""
+        deadline = time.monotonic() + timeout_s
+        while not cond():
+            failed = {n: c for n, c in self.returncodes().items() if c not in (None, 0, -9)}
+            if failed or time.monotonic() > deadline:
+                logs = "\n".join(f"--- {n}\n{self.log_text(n)[-3000:]}" for n in self.procs)
+                raise RuntimeError(f"waiting for {what}: exits {self.returncodes()}\n{logs}")
+            if spin is not None:
+                spin(0.05)
+            else:
+                time.sleep(0.05)
 
     def log_text(self, name: str) -> str:
         """Everything a node printed so far."""

@@ -12,6 +12,9 @@ config dataclass is then declared as a ROS parameter (`declare_config`): ``ros2 
 list`` shows them, ``ros2 param get`` the values in use, parameter files and ``-p`` apply
 through rclpy, and the config is built from the declared values. They are read once, at
 start, so they are declared read-only: ``ros2 param set`` is refused, not ignored.
+
+The hardware drivers (camera, impedance bridge) run as lifecycle nodes
+(`robot_rl.nodes.ros_lifecycle`); ``-p autostart:=false`` leaves them unconfigured.
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ def run_ros_node(kind: str, argv: Sequence[str] | None = None) -> int:
     import importlib
 
     from robot_rl.bus.ros2 import Ros2Bus, Ros2Config, import_rclpy
+    from robot_rl.nodes.ros_lifecycle import LIFECYCLE_KINDS, run_lifecycle_node
     from robot_rl.nodes.run import run_node
 
     argv = list(sys.argv if argv is None else argv)
@@ -111,15 +115,19 @@ def run_ros_node(kind: str, argv: Sequence[str] | None = None) -> int:
     ros = parse_ros_args(argv)
     name, params = node_params(kind, ros)
     use_sim_time = bool(params.pop("use_sim_time", False))
+    autostart = bool(params.pop("autostart", True))  # lifecycle nodes: configure + activate
     node_kind = NODE_KINDS[kind]
     config_from_params(node_kind.config_class(), params)  # unknown names fail here, clearly
-    bus = Ros2Bus(Ros2Config(node_name=name, namespace=ros.namespace, use_sim_time=use_sim_time))
+    lifecycle = kind in LIFECYCLE_KINDS
+    bus = Ros2Bus(Ros2Config(name, ros.namespace, use_sim_time=use_sim_time, lifecycle=lifecycle))
     stopping: list[int] = []
     signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
     signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     try:
         descriptor = importlib.import_module("rcl_interfaces.msg").ParameterDescriptor
         cfg: Any = declare_config(bus.node, node_kind.config_class(), descriptor)
+        if lifecycle:
+            return run_lifecycle_node(kind, bus, cfg, name, lambda: bool(stopping), autostart)
         return run_node(node_kind, bus, cfg, name, lambda: bool(stopping))
     finally:
         bus.close()

@@ -20,7 +20,12 @@ from typing import Any
 from robot_rl.bus.api import Bus
 from robot_rl.nodes.graph import NODE_KINDS, NodeKind
 from robot_rl.nodes.loop import NodeLoop
-from robot_rl.nodes.params import config_from_params, load_param_file, parse_param_assignment
+from robot_rl.nodes.params import (
+    ConfigError,
+    config_from_params,
+    load_param_file,
+    parse_param_assignment,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -125,7 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m robot_rl.nodes.run``."""
     parser = argparse.ArgumentParser(prog="python -m robot_rl.nodes.run", description=__doc__)
     add_node_arguments(parser)
-    return main_from_args(parser.parse_args(argv))
+    try:
+        return main_from_args(parser.parse_args(argv))
+    except ConfigError as exc:  # a bad parameter: one line, exit 2, as robot-rl node
+        print(f"{parser.prog}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

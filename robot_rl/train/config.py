@@ -1,28 +1,62 @@
-"""The training job's configuration: one dataclass, embedded per-task defaults, YAML I/O."""
+"""The training job's configuration: one dataclass, embedded per-task defaults, YAML I/O.
+
+Loading goes through `robot_rl.configio` (the same typed loader as the node parameter
+files), so a bad key, type or value is a one-line `ConfigError` naming the dotted key.
+`check_resume` refuses to resume a run folder under a different config unless allowed.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
+from typing import Any, ClassVar, Literal
 
 from robot_rl.agents.config import (
     ActorConfig,
     EncoderConfig,
     SACConfig,
-    config_from_dict,
     config_to_dict,
     sac_config,
 )
+from robot_rl.configio import (
+    AT_LEAST_1,
+    NON_NEGATIVE,
+    UNIT,
+    ConfigError,
+    check,
+    config_diff,
+    config_from_params,
+    read_yaml_mapping,
+)
+
+HIL_MODES = ("off", "hil_serl", "rlif", "bc", "dagger")
 
 
 @dataclass
 class TrainConfig:
     """Everything ``robot-rl train`` needs; saved as config.json beside every checkpoint."""
+
+    # Intervals checked when the config is built or loaded (robot_rl.configio.check).
+    LIMITS: ClassVar[dict[str, str]] = {
+        "seed": NON_NEGATIVE,
+        "env_steps": AT_LEAST_1,
+        "stop_at_success": UNIT,
+        "demos": NON_NEGATIVE,
+        "random_steps": NON_NEGATIVE,
+        "eval_every_steps": AT_LEAST_1,
+        "eval_episodes": AT_LEAST_1,
+        "checkpoint_every_steps": AT_LEAST_1,
+        "weights_every_updates": AT_LEAST_1,
+        "reward_hold_frames": AT_LEAST_1,
+        "reward_check_episodes": NON_NEGATIVE,
+        "image_size": AT_LEAST_1,
+        "operator_reaction_delay_s": NON_NEGATIVE,
+        "operator_action_noise_std": NON_NEGATIVE,
+        "torch_threads": AT_LEAST_1,
+    }
 
     # Registered twin task.
     task: str = "pick_cube"
@@ -30,8 +64,9 @@ class TrainConfig:
     # Its actions are rescaled from [-1, 1] to its bounds, its observations mapped to the
     # core's layout (robot_rl/loop/envs.py).
     env_id: str = ""
-    # Keyword arguments of gymnasium.make(env_id).
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Keyword arguments of gymnasium.make(env_id), as a JSON object ("" = none); a string
+    # so that ROS parameter files can carry it too.
+    env_kwargs: str = ""
     # The info key of env_id that says an episode succeeded (absent: never).
     success_key: str = "success"
     # Observation mode: "state" (proprio + object state) or "pixels" (proprio + 2 cameras).
@@ -70,7 +105,7 @@ class TrainConfig:
     image_size: int = 128
     # Human in the loop, played by the twin's simulated operator: "off", or a routing mode
     # of robot_rl/hil/routing.py ("hil_serl", "rlif", "bc", "dagger").
-    hil: str = "off"
+    hil: str = "off"  # one of HIL_MODES
     # The simulated operator's reaction delay (s) and action noise (std, action units).
     operator_reaction_delay_s: float = 0.3
     operator_action_noise_std: float = 0.0
@@ -88,20 +123,12 @@ class TrainConfig:
     sac: SACConfig = field(default_factory=sac_config)
 
     def __post_init__(self) -> None:
-        if self.obs not in ("state", "pixels"):
-            raise ValueError(f"obs must be 'state' or 'pixels', got {self.obs!r}")
-        for name in ("env_steps", "eval_every_steps", "eval_episodes", "checkpoint_every_steps"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.hil not in ("off", "hil_serl", "rlif", "bc", "dagger"):
-            raise ValueError(f"hil must be off, hil_serl, rlif, bc or dagger; got {self.hil!r}")
-        if self.operator_frame_bug not in ("none", "inverse", "device"):
-            bug = self.operator_frame_bug
-            raise ValueError(f"operator_frame_bug must be none, inverse or device, got {bug!r}")
+        """Types, finiteness and LIMITS of every field (sac included); ConfigError."""
+        check(self)
+        if self.hil not in HIL_MODES:  # a str, not a Literal: run.py passes it on as a str
+            raise ConfigError(f"hil: expected one of {list(HIL_MODES)}, got {self.hil!r}")
         if self.reward_model is not None and self.obs != "pixels":
-            raise ValueError("reward_model reads the cameras: it needs obs='pixels'")
-        if self.demos < 0 or self.random_steps < 0 or self.reward_check_episodes < 0:
-            raise ValueError("demos, random_steps and reward_check_episodes must be >= 0")
+            raise ConfigError("reward_model: reads the cameras, so it needs obs: pixels")
 
 
 def twin_sac_config(**overrides: Any) -> SACConfig:
@@ -159,44 +186,30 @@ def to_dict(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> TrainConfig:
-    """Overlay ``data`` on ``base`` (default: the task's embedded default). Unknown keys raise."""
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise KeyError(f"unknown training config keys {unknown}; known: {sorted(names)}")
+    """Overlay ``data`` (nested or dotted keys) on ``base`` (default: the embedded default
+    of the task and obs that ``data`` names). Raises ConfigError for any bad key or value."""
     if base is None:
         if data.get("env_id"):
             base = gym_config(str(data["env_id"]))
         else:
             base = default_config(data.get("task", "pick_cube"), data.get("obs", "state"))
-    values = {k: v for k, v in data.items() if k != "sac"}
-    cfg = dataclasses.replace(base, **values)
-    if "sac" in data:
-        merged = config_to_dict(cfg.sac)
-        _deep_update(merged, data["sac"])
-        cfg.sac = config_from_dict(merged)
-    return cfg
-
-
-def _deep_update(target: dict[str, Any], update: dict[str, Any]) -> None:
-    for key, value in update.items():
-        if key not in target:
-            raise KeyError(f"unknown SAC config key {key!r}")
-        if isinstance(value, dict) and isinstance(target[key], dict):
-            _deep_update(target[key], value)
-        else:
-            target[key] = value
+    return config_from_params(TrainConfig, data, base)
 
 
 def _read_yaml(path: str | Path) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a training config must be a mapping")
-    return data
+    return read_yaml_mapping(path, "training config")
 
 
 def load_yaml(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
-    return from_dict(_read_yaml(path), base)
+    """A YAML file over ``base``; ConfigError messages start with the file's path."""
+    return _in_file(path, _read_yaml(path), base)
+
+
+def _in_file(path: str | Path, data: dict[str, Any], base: TrainConfig | None) -> TrainConfig:
+    try:
+        return from_dict(data, base)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def run_config(task: str | None, obs: str | None, path: str | Path | None) -> TrainConfig:
@@ -211,8 +224,68 @@ def run_config(task: str | None, obs: str | None, path: str | Path | None) -> Tr
         data["task"] = task
     if obs is not None:
         data["obs"] = obs
-    return from_dict(data)
+    return _in_file(path, data, None) if path is not None else from_dict(data)
 
 
 def save_json(cfg: TrainConfig, path: Path) -> None:
     path.write_text(json.dumps(to_dict(cfg), indent=2, sort_keys=True))
+
+
+# Keys that may change when a run folder is resumed without --allow-config-change: they
+# set how long the run goes on, how often it is evaluated and checkpointed, and how fast
+# it computes, but not what is learned from which data. Changes to them are still logged.
+RESUME_EXEMPT = frozenset(
+    {
+        "env_steps",  # extend (or shorten) the budget: the usual reason to resume
+        "stop_at_success",  # e.g. --no-early-stop to keep training past the target
+        "eval_every_steps",
+        "eval_episodes",
+        "checkpoint_every_steps",
+        "reward_check_episodes",  # the preflight runs on fresh runs only
+        "torch_threads",  # speed only (e.g. resuming on another machine)
+        "sac.compile",  # speed only
+    }
+)
+
+
+def check_resume(run_dir: Path, cfg: TrainConfig, allow: bool) -> dict[str, tuple[Any, Any]]:
+    """Compare ``cfg`` with the config a run folder was trained with (its config.json).
+
+    Returns the differences ``{dotted key: (old, new)}`` ({} for a new folder). Raises
+    ConfigError listing them (old -> new) when any key outside `RESUME_EXEMPT` differs and
+    ``allow`` is false; otherwise appends the differences to ``config_changes.jsonl`` in
+    the run folder (UTC time, the changes, and whether the override flag allowed them).
+    """
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return {}
+    try:
+        old = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    diff = config_diff(old, cfg)
+    blocking = sorted(set(diff) - RESUME_EXEMPT)
+    if blocking and not allow:
+        shown = ", ".join(f"{k}: {diff[k][0]!r} -> {diff[k][1]!r}" for k in blocking)
+        raise ConfigError(
+            f"{run_dir} was trained with another config ({shown}); pass "
+            "--allow-config-change to resume with the new one, or --fresh for a new folder"
+        )
+    if diff:
+        record = {
+            "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "allowed_by": "--allow-config-change" if blocking else "exempt keys only",
+            "changes": {k: list(v) for k, v in diff.items()},
+        }
+        with (run_dir / "config_changes.jsonl").open("a") as f:
+            f.write(json.dumps(record) + "\n")
+    return diff
+
+
+def check_paths(cfg: TrainConfig) -> None:
+    """ConfigError if ``demo_path`` or ``reward_model`` names no folder (before any run
+    folder is made)."""
+    for key in ("demo_path", "reward_model"):
+        value = getattr(cfg, key)
+        if value is not None and not Path(value).is_dir():
+            raise ConfigError(f"{key}: no such folder {value!r}")

@@ -10,16 +10,26 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import mujoco
 import numpy as np
 
 from robot_rl.calibration.frames import optical_to_mujoco_quat
+from robot_rl.cameras.base import Intrinsics
 from robot_rl.control.impedance import ImpedanceConfig, ImpedanceLaw
 from robot_rl.control.safety import Pose
 from robot_rl.twin.assets import CellCalibration, load_calibration
+from robot_rl.twin.native_law import (
+    TARGET_POS_BODY,
+    TARGET_ROT_BODY,
+    ChunkStepper,
+    JointTorques,
+    add_impedance_actuators,
+)
+from robot_rl.twin.variants import get_variant
 
 ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
 # A comfortable "gripper down over the table" posture, also the nullspace posture.
@@ -28,6 +38,8 @@ GRIPPER_MAX_OPENING_M = 0.08
 
 # Per-tick target provider: (time s, measured TCP pose) -> target TCP pose.
 SetpointFn = Callable[[float, Pose], Pose]
+# Called after every tick with the cell (tests that check each 1 kHz tick); slows stepping.
+TickHook = Callable[["TwinCell"], None]
 
 
 @dataclass
@@ -42,25 +54,61 @@ class CellConfig:
     cameras: tuple[str, ...] = ("front", "wrist")
     # Impedance gains and limits of the 1 kHz law.
     impedance: ImpedanceConfig = field(default_factory=ImpedanceConfig)
+    # "native": the Cartesian spring/damper run inside MuJoCo's step (robot_rl/twin/native_law.py);
+    # "python": the per-tick reference law (robot_rl.control.impedance), about 3x slower.
+    law: Literal["native", "python"] = "native"
+    # Native law: targets, posture and Coriolis torques are updated every chunk of N ticks.
+    chunk_ticks: int = 10
+    # Named cell variant (robot_rl.twin.variants): "nominal" or a shifted "real" cell.
+    variant: str = "nominal"
     # Refresh the nullspace pseudo-inverse every N ticks (1 = every tick, like the robot's
     # controller); 10 keeps the posture term within the Python loop's budget.
     nullspace_refresh_ticks: int = 10
+
+    def __post_init__(self) -> None:
+        if self.law not in ("native", "python"):
+            raise ValueError(f"CellConfig.law must be 'native' or 'python', got {self.law!r}")
+        if self.chunk_ticks < 1:
+            raise ValueError(f"CellConfig.chunk_ticks must be >= 1, got {self.chunk_ticks}")
+        get_variant(self.variant)  # unknown names fail here, listing the registered ones
+
+
+def principal_pixel_offset(k: Intrinsics) -> list[float]:
+    """MuJoCo's ``principal_pixel`` for OpenCV/ROS intrinsics ``k`` (pixel centres at integer
+    coordinates). Measured on rendered ChArUco views: MuJoCo shifts the image centre AGAINST
+    the offset, and its centre lies half a pixel from OpenCV's (w/2 - 0.5)."""
+    return [k.width / 2.0 - 0.5 - k.cx, k.height / 2.0 - 0.5 - k.cy]
 
 
 class TwinCell:
     """MuJoCo model + data + impedance loop for one scene file (a task's MJCF)."""
 
-    def __init__(self, scene_xml: str | Path, cfg: CellConfig | None = None) -> None:
-        self.cfg = cfg if cfg is not None else CellConfig()
+    def __init__(
+        self,
+        scene_xml: str | Path,
+        cfg: CellConfig | None = None,
+        model: mujoco.MjModel | None = None,
+    ) -> None:
+        """Build the scene; ``model`` (compiled by another TwinCell with the same scene and
+        config) is shared instead of compiling again: batched cells keep one model."""
+        cfg = cfg if cfg is not None else CellConfig()
+        self.variant = get_variant(cfg.variant)
+        self.cfg = replace(cfg, impedance=self.variant.impedance(cfg.impedance))
         if self.cfg.impedance.use_gravity_compensation:
             raise ValueError(
                 "the twin arm compensates gravity in firmware (like a Franka); "
                 "ImpedanceConfig.use_gravity_compensation=True would count gravity twice"
             )
+        self.scene_xml = Path(scene_xml)
         self.calibration: CellCalibration = load_calibration(self.cfg.calibration)
-        spec = mujoco.MjSpec.from_file(str(scene_xml))
-        self._add_cameras(spec)
-        self.model = spec.compile()
+        if model is None:
+            spec = mujoco.MjSpec.from_file(str(scene_xml))
+            self._add_cameras(spec)
+            if self.cfg.law == "native":
+                add_impedance_actuators(spec, self.cfg.impedance)
+            model = spec.compile()
+            self.variant.apply_to_model(model)
+        self.model = model
         self.data = mujoco.MjData(self.model)
         m = self.model
         self.dt = float(m.opt.timestep)
@@ -91,6 +139,14 @@ class TwinCell:
         self._jacp, self._jacr = self._jac[:3], self._jac[3:]
         self._err_pos, self._err_rot = self._error[:3], self._error[3:]
         self._coriolis = np.zeros(7)
+        self.posture_q = HOME_Q.copy()
+        self._joint_torques = JointTorques(self.cfg.impedance, self.posture_q)
+        self.tick_hook: TickHook | None = None
+        self._last_target = (np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0]))
+        self._stepper: ChunkStepper | None = None
+        if self.cfg.law == "native":
+            self._tgt_pos = d.mocap_pos[m.body(TARGET_POS_BODY).mocapid[0]]
+            self._tgt_quat = d.mocap_quat[m.body(TARGET_ROT_BODY).mocapid[0]]
         self._renderer: mujoco.Renderer | None = None
         self.camera_ids = {name: m.camera(name).id for name in self.cfg.cameras}
         self.ticks = 0
@@ -109,15 +165,16 @@ class TwinCell:
                 raise ValueError(f"camera {name!r}: parent body {cal.parent!r} not in the scene")
             cam = parent.add_camera()
             cam.name = name
-            cam.pos = cal.pos_m
-            cam.quat = optical_to_mujoco_quat(cal.quat_wxyz)
+            cam.pos, cam.quat = self.variant.camera_pose(
+                np.asarray(cal.pos_m), optical_to_mujoco_quat(cal.quat_wxyz)
+            )
             # Full pinhole intrinsics at the native resolution. Rendering at another size
             # rescales x and y independently, exactly like resizing the real image.
             k = cal.intrinsics
             cam.resolution = [k.width, k.height]
             cam.sensor_size = [k.width * 1e-6, k.height * 1e-6]  # 1 um "pixels"
             cam.focal_pixel = [k.fx, k.fy]
-            cam.principal_pixel = [k.cx - k.width / 2.0, k.cy - k.height / 2.0]
+            cam.principal_pixel = principal_pixel_offset(k)
 
     # ----------------------------------------------------------------------------- state
     def tcp_pose(self) -> Pose:
@@ -164,15 +221,29 @@ class TwinCell:
             mujoco.mj_step1(self.model, d)
             mujoco.mju_mat2Quat(self._quat, d.site_xmat[site])
             target = setpoint(d.time, Pose(d.site_xpos[site].copy(), self._quat.copy()))
-            self._control_and_step2(target.pos, target.quat)
-        self.ticks += n_ticks
+            if self.cfg.law == "native":
+                refresh = self.ticks % self.cfg.chunk_ticks == 0
+                tau = self._native_joint_torques() if refresh else None
+                self.set_native_target(target.pos, target.quat, tau)
+                mujoco.mj_step2(self.model, d)
+                self.ticks += 1
+                if self.tick_hook is not None:
+                    self.tick_hook(self)
+            else:
+                self._control_and_step2(target.pos, target.quat)
 
     def run_track(self, pos: np.ndarray, quat: np.ndarray, max_error_pos_m: float) -> None:
         """Advance ``len(pos)`` ticks following precomputed per-tick targets (fast path).
 
         ``pos`` (N, 3) and ``quat`` (N, 4) are the safety filter's interpolated setpoints for
         the coming ticks. As the filter does per tick, the translational target is re-capped to
-        ``max_error_pos_m`` from the measured TCP, so nothing winds up in contact."""
+        ``max_error_pos_m`` from the measured TCP, so nothing winds up in contact (the native
+        law re-caps once per chunk: ``native_law.ChunkStepper.run_track``)."""
+        if self.cfg.law == "native":
+            if self._stepper is None:
+                self._stepper = ChunkStepper([self])
+            self._stepper.run_track(pos[None], quat[None], max_error_pos_m)
+            return
         m, d, xpos, xmat, q = self.model, self.data, self._xpos, self._xmat, self._quat
         capped = np.empty(3)
         for k in range(pos.shape[0]):
@@ -184,12 +255,36 @@ class TwinCell:
                 capped *= max_error_pos_m / dist
             capped += xpos
             self._control_and_step2(capped, quat[k])
-        self.ticks += pos.shape[0]
+
+    # The native law's inputs (see native_law.py).
+    def set_native_target(
+        self, pos: np.ndarray, quat: np.ndarray, joint_tau: np.ndarray | None
+    ) -> None:
+        """Set the native law's target pose and, if given, the motor torques (Nm) it holds."""
+        self._tgt_pos[:] = pos
+        self._tgt_quat[:] = quat
+        if joint_tau is not None:
+            self._ctrl7[:] = joint_tau
+
+    def controller_target(self) -> Pose:
+        """The target pose the law used at the last tick (what reached the controller)."""
+        if self.cfg.law == "native":
+            return Pose(self._tgt_pos.copy(), self._tgt_quat.copy())
+        return Pose(self._last_target[0].copy(), self._last_target[1].copy())
+
+    def _native_joint_torques(self) -> np.ndarray:
+        """Posture + Coriolis torques for the current (post-``mj_step1``) state."""
+        mujoco.mj_jacSite(self.model, self.data, self._jacp, self._jacr, self.tcp_site)
+        np.subtract(self._bias7, self._grav7, out=self._coriolis)
+        return self._joint_torques(
+            self._jac_arm[None], self._q7[None], self._qd7[None], self._coriolis[None]
+        )[0]
 
     def _control_and_step2(self, target_pos: np.ndarray, target_quat: np.ndarray) -> None:
-        """Impedance law for the current (post-``mj_step1``) state, then finish the step.
+        """Reference law for the current (post-``mj_step1``) state, then finish the step.
         Expects ``self._quat`` to hold the measured TCP orientation."""
         m, d, qerr = self.model, self.data, self._qerr
+        self._last_target = (target_pos, target_quat)
         np.subtract(target_pos, self._xpos, out=self._err_pos)
         mujoco.mju_negQuat(self._qconj, self._quat)
         mujoco.mju_mulQuat(qerr, target_quat, self._qconj)
@@ -202,6 +297,9 @@ class TwinCell:
             self._error, self._jac_arm, self._q7, self._qd7, self._grav7, self._coriolis
         )
         mujoco.mj_step2(m, d)
+        self.ticks += 1
+        if self.tick_hook is not None:
+            self.tick_hook(self)
 
     # ----------------------------------------------------------------------------- reset
     def solve_ik(
@@ -254,6 +352,10 @@ class TwinCell:
         mujoco.mj_forward(self.model, d)
         # Start the rate limiter from the torque that holds the arm still (the bias forces).
         self.law.reset(d.qfrc_bias[:7] - d.qfrc_gravcomp[:7])
+        if self.cfg.law == "native":  # the springs start relaxed, at the measured pose
+            pose = self.tcp_pose()
+            self.set_native_target(pose.pos, pose.quat, self._native_joint_torques())
+            mujoco.mj_forward(self.model, d)
 
     # ----------------------------------------------------------------------------- render
     def render(self, camera: str) -> np.ndarray:
@@ -278,6 +380,9 @@ class TwinCell:
         return self._renderer.render()
 
     def close(self) -> None:
+        if self._stepper is not None:
+            self._stepper.close()
+            self._stepper = None
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None

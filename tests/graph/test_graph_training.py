@@ -55,16 +55,10 @@ def _progress(procs: GraphProcesses, node: str) -> tuple[int, int, int]:
 
 
 def _wait(procs: GraphProcesses, cond: Callable[[], bool], what: str, spin: Any = None) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not cond():
-        failed = {n: c for n, c in procs.returncodes().items() if c not in (None, 0, -9)}
-        if failed or time.monotonic() > deadline:
-            logs = "\n".join(f"--- {n}\n{procs.log_text(n)[-3000:]}" for n in procs.procs)
-            pytest.fail(f"waiting for {what}: exits {procs.returncodes()}\n{logs}")
-        if spin is not None:
-            spin(0.05)
-        else:
-            time.sleep(0.05)
+    try:
+        procs.wait_until(cond, what, WAIT_S, spin)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def _graph() -> Any:

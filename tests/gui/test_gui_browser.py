@@ -1,36 +1,34 @@
-"""The intervention page in headless Chromium, end to end: keys and on-screen buttons reach
-`BrowserDevice.sample` and the published `TeleopCommand`, a closed tab loses the device,
-and a camera frame published on the bus shows up in the page."""
+"""The cockpit in headless Chromium, end to end: keys and buttons reach `BrowserDevice.sample`
+once the page takes control; a second tab watches but cannot steer until it takes control;
+a closed tab ends the intervention and a reload re-attaches, with the server running on;
+frames, events and curves show up; and the STOP button holds the twin's arm."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import pytest
 
 from robot_rl.bus.inproc import InprocBus
+from robot_rl.bus.msgs import DiagnosticArray, DiagnosticStatus, EpisodeEvent, Header, Image
 from robot_rl.bus.msgs.builtin_interfaces import Time
-from robot_rl.bus.msgs.diagnostic_msgs import DiagnosticArray, DiagnosticStatus
-from robot_rl.bus.msgs.robot_rl_interfaces import EpisodeEvent, TeleopCommand
-from robot_rl.bus.msgs.sensor_msgs import Image
-from robot_rl.bus.msgs.std_msgs import Header
-from robot_rl.bus.qos import SENSOR_DATA
+from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.gui.config import GuiConfig
 from robot_rl.gui.device import BrowserDevice
+from robot_rl.gui.twin_cell import TwinCellRig
 from robot_rl.hil.command import command_twist, has_button
 from robot_rl.hil.devices.base import DeviceSample
-from robot_rl.hil.errors import DeviceLostError
 from robot_rl.hil.teleop_node import TeleopListener, TeleopNode
 from robot_rl.nodes.convert import image_to_msg
 
 pytestmark = pytest.mark.gui
 
 INTERVENE = TeleopCommand.BUTTON_INTERVENE
-# Long enough that a page starved by a busy 2-core CI machine is not declared gone
-# while it is open; the closed-tab test waits for it once.
+# Long enough that a page starved by a busy 2-core CI machine does not lapse while open.
 TIMEOUT_S = 1.5
 T = TypeVar("T")
 
@@ -50,11 +48,10 @@ def wait_for(what: str, get: Callable[[], T], ok: Callable[[T], bool], limit_s: 
 class Cell:
     """A browser device with a teleop node and a listener on one inproc bus."""
 
-    def __init__(self) -> None:
-        self.bus = InprocBus()
-        self.device = BrowserDevice(
-            GuiConfig(port=0, timeout_s=TIMEOUT_S, cameras=("front", "wrist"))
-        )
+    def __init__(self, bus: InprocBus | None = None, **cfg: Any) -> None:
+        self.bus = bus or InprocBus()
+        cfg = {"port": 0, "timeout_s": TIMEOUT_S, "cameras": ("front", "wrist"), **cfg}
+        self.device = BrowserDevice(GuiConfig(**cfg))
         self.device.open()
         self.device.attach_bus(self.bus)
         self.node = TeleopNode(self.bus, self.device)
@@ -72,7 +69,7 @@ class Cell:
     def close(self) -> None:
         self.node.close()
         self.listener.close()
-        self.bus.close()
+        self.device.close()
 
 
 @pytest.fixture
@@ -82,20 +79,41 @@ def cell() -> Iterator[Cell]:
     c.close()
 
 
+def js(browser: Any, code: str) -> Any:
+    return browser.execute_script(code)
+
+
+def text(browser: Any, element_id: str) -> str:
+    return str(js(browser, f"return document.getElementById('{element_id}').textContent"))
+
+
+def open_tab(browser: Any, url: str) -> str:
+    """Open ``url`` in a new tab, wait until its WebSocket is attached; returns the tab."""
+    browser.switch_to.new_window("tab")
+    browser.get(url)
+    wait_for("page attached", lambda: text(browser, "link-state"), lambda v: v == "attached")
+    return str(browser.current_window_handle)
+
+
+def take_control(browser: Any, device: BrowserDevice) -> None:
+    """Click "take control" and wait until the page streams (a key pressed before its first
+    state would count as held from before, not as a fresh press)."""
+    element(browser, "#take-control").click()
+    wait_for("control", lambda: text(browser, "control-state"), lambda v: v == "you control")
+    wait_for("streaming", device.link.state_name, lambda v: v == "connected")
+
+
 @pytest.fixture
 def page(browser: Any, cell: Cell) -> Iterator[Any]:
-    """The page open in a fresh tab, connected; the tab is closed afterwards."""
+    """The page open in a fresh tab, holding control; its tabs are closed afterwards."""
     first = browser.current_window_handle
-    browser.switch_to.new_window("tab")
-    browser.get(cell.device.url)
-    wait_for(
-        "page connects", lambda: cell.device.link.status()["device"], lambda v: v == "connected"
-    )
-    tab = browser.current_window_handle
+    open_tab(browser, cell.device.url)
+    take_control(browser, cell.device)
     yield browser
-    if tab in browser.window_handles:  # a test may have closed it already
-        browser.switch_to.window(tab)
-        browser.close()
+    for tab in browser.window_handles:
+        if tab != first:
+            browser.switch_to.window(tab)
+            browser.close()
     browser.switch_to.window(first)
 
 
@@ -111,12 +129,6 @@ def element(browser: Any, css: str) -> Any:
     return browser.find_element(By.CSS_SELECTOR, css)
 
 
-def text(browser: Any, element_id: str) -> str:
-    return str(
-        browser.execute_script(f"return document.getElementById('{element_id}').textContent")
-    )
-
-
 def test_keys_and_buttons_drive_the_device_and_the_published_command(page: Any, cell: Cell) -> None:
     s = cell.sample()
     assert not s.twist.any() and s.buttons == 0 and s.gripper == 1.0
@@ -127,11 +139,9 @@ def test_keys_and_buttons_drive_the_device_and_the_published_command(page: Any, 
     assert s.twist[0] == pytest.approx(0.5) and not s.twist[1:].any()  # speed slider at 0.5
     cmd = cell.published()
     assert has_button(cmd, INTERVENE) and command_twist(cmd)[0] == pytest.approx(0.5)
-    assert cmd.header.frame_id == "teleop"
     wait_for("badge", lambda: text(page, "intervene-state"), lambda v: v == "human")
     actions(page).key_up("w").key_up(" ").perform()
     wait_for("keys released", cell.sample, lambda s: s.buttons == 0 and not s.twist.any())
-    assert not has_button(cell.published(), INTERVENE)
 
     # The on-screen hold-to-intervene button, then a rotation jog button (yaw -).
     actions(page).click_and_hold(element(page, "#intervene")).perform()
@@ -147,55 +157,82 @@ def test_keys_and_buttons_drive_the_device_and_the_published_command(page: Any, 
     # Gripper: c closes (sticky), the open button opens.
     actions(page).send_keys("c").perform()
     wait_for("gripper closed", cell.sample, lambda s: s.gripper == -1.0)
-    assert cell.published().gripper == -1.0
     element(page, "#grip-open").click()
     wait_for("gripper open", cell.sample, lambda s: s.gripper == 1.0)
 
-    # A click on success is held long enough for a 10 Hz reader to see it.
+    # A success click is an episode-control request on the bus (and a TeleopCommand pulse).
+    events: list[EpisodeEvent] = []
+    cell.bus.subscribe("episode_control", EpisodeEvent, events.append)
     element(page, "#btn-success").click()
-    wait_for("success", cell.sample, lambda s: bool(s.buttons & TeleopCommand.BUTTON_SUCCESS))
-    wait_for("success ends", cell.sample, lambda s: s.buttons == 0)
+    wait_for("success pulse", cell.sample, lambda s: bool(s.buttons & TeleopCommand.BUTTON_SUCCESS))
 
-    # Everything the page sent was well formed and in order (its rate is not asserted:
-    # no timed assertions; docs/gui.md gives the rate measured on the CI machine).
-    assert cell.device.link.rejected == 0
-    assert int(text(page, "sent-count")) > 0
+    def spun() -> int:
+        cell.bus.spin_once(timeout_s=0.02)
+        return len(events)
+
+    wait_for("success request", spun, lambda n: n == 1)
+    assert events[0].kind == EpisodeEvent.SUCCESS
+    assert cell.device.link.rejected == 0 and int(text(page, "sent-count")) > 0
 
 
-def test_closing_the_tab_loses_the_device_and_stops_the_node(page: Any, cell: Cell) -> None:
+def test_a_second_tab_watches_but_cannot_steer_until_it_takes_control(
+    page: Any, cell: Cell
+) -> None:
+    first = page.current_window_handle
+    open_tab(page, cell.device.url)
+    assert text(page, "control-state").startswith("viewer (another page")
+    assert js(page, "return document.getElementById('btn-success').disabled")
+    actions(page).key_down(" ").perform()  # the viewer holds space: nothing happens
+    time.sleep(0.3)
+    assert cell.sample().buttons == 0
+    actions(page).key_up(" ").perform()
+    take_control(page, cell.device)
+    actions(page).key_down(" ").perform()
+    wait_for("second tab steers", cell.sample, lambda s: s.buttons == INTERVENE)
+    actions(page).key_up(" ").perform()
+    page.switch_to.window(first)
+    wait_for("first tab is a viewer", lambda: text(page, "control-state"), lambda v: "viewer" in v)
+
+
+def test_closing_ends_the_intervention_and_a_reload_reattaches(page: Any, cell: Cell) -> None:
     diags: list[DiagnosticArray] = []
     cell.bus.subscribe("/diagnostics", DiagnosticArray, diags.append)
-    actions(page).key_down(" ").perform()  # the operator is driving when the tab goes
+    actions(page).key_down(" ").perform()  # the operator is driving when the page goes
     wait_for("intervening", cell.sample, lambda s: s.buttons == INTERVENE)
     assert has_button(cell.published(), INTERVENE)
-    page.close()  # the tab, not the browser
+
+    t0 = time.monotonic()
+    page.refresh()  # a reload (a closed tab looks the same to the server until it comes back)
+    wait_for("reattached", lambda: text(page, "link-state"), lambda v: v == "attached")
+    reattach_s = time.monotonic() - t0
+    wait_for("still in control", lambda: text(page, "control-state"), lambda v: v == "you control")
+    print(f"\nreload re-attached in {reattach_s:.2f} s")
+    assert reattach_s < 2.0  # the acceptance bound of issue 12, not a speed claim
+    # The reloaded page holds no key: the intervention ended, and the node runs on.
+    wait_for("intervention ended", cell.sample, lambda s: s.buttons == 0)
+    assert not has_button(cell.published(), INTERVENE) and not cell.node.lost
+
+    page.close()
     page.switch_to.window(page.window_handles[0])
-
-    def lost() -> str:
-        try:
-            cell.device.sample()
-        except DeviceLostError as e:
-            return str(e)
-        return ""
-
-    reason = wait_for("device lost", lost, bool, limit_s=TIMEOUT_S + 10.0)
-    assert "browser" in reason and f"timeout {TIMEOUT_S:g} s" in reason
-    assert cell.node.tick() is None and cell.node.lost  # the node stops publishing
-    assert diags and diags[-1].status[0].level == DiagnosticStatus.ERROR
-    assert cell.device.link.status()["device"] == "lost"
+    wait_for(
+        "lapse", lambda: cell.device.link.state_name(), lambda v: v == "silent", TIMEOUT_S + 10
+    )
+    cell.sample()  # the node's tick reports the lapse
+    assert diags and diags[-1].status[0].level == DiagnosticStatus.WARN
+    assert cell.device.server is not None  # the server keeps serving for the next page
 
 
-def test_a_camera_frame_on_the_bus_shows_up_in_the_page(page: Any, cell: Cell) -> None:
-    pub = cell.bus.publisher("cameras/front/image_raw", Image, SENSOR_DATA)
+def test_frames_events_and_curves_show_up(page: Any, cell: Cell, tmp_path: Path) -> None:
+    pub = cell.bus.publisher("cameras/front/image_raw", Image)
     rgb = np.zeros((48, 64, 3), np.uint8)
     rgb[:, :32] = (255, 0, 0)  # left half red, right half blue: catches an RGB/BGR swap
     rgb[:, 32:] = (0, 0, 255)
     pub.publish(image_to_msg(rgb, Time(sec=1), "front"))
-
     seq_js = "const i = document.getElementById('camera-front'); return i ? i.dataset.seq : null"
-    wait_for("frame 1 shown", lambda: page.execute_script(seq_js), lambda v: v == "1")
+    wait_for("frame 1 shown", lambda: js(page, seq_js), lambda v: v == "1")
     pixels_js = """
         const img = document.getElementById('camera-front');
+        if (!img.complete || !img.naturalWidth) return null;
         const c = document.createElement('canvas');
         c.width = img.naturalWidth; c.height = img.naturalHeight;
         const g = c.getContext('2d');
@@ -203,16 +240,72 @@ def test_a_camera_frame_on_the_bus_shows_up_in_the_page(page: Any, cell: Cell) -
         return [c.width, c.height, Array.from(g.getImageData(10, 24, 1, 1).data),
                 Array.from(g.getImageData(54, 24, 1, 1).data)];
     """
-    w, h, left, right = page.execute_script(pixels_js)
+    w, h, left, right = wait_for("decoded", lambda: js(page, pixels_js), lambda v: v is not None)
     assert (w, h) == (64, 48)
     assert np.abs(np.array(left[:3]) - (255, 0, 0)).max() < 40
     assert np.abs(np.array(right[:3]) - (0, 0, 255)).max() < 40
-    assert "wrist" in text(page, "camera-waiting")  # no frame from the wrist camera yet
-
+    assert "wrist" in text(page, "camera-waiting")
     pub.publish(image_to_msg(np.full((48, 64, 3), 90, np.uint8), Time(sec=2), "front"))
-    wait_for("frame 2 shown", lambda: page.execute_script(seq_js), lambda v: v == "2")
+    wait_for("frame 2 shown", lambda: js(page, seq_js), lambda v: v == "2")
 
     events = cell.bus.publisher("episode_events", EpisodeEvent)
     events.publish(EpisodeEvent(Header(), kind=EpisodeEvent.FAILURE, episode_id=7))
     episode = wait_for("episode status", lambda: text(page, "episode-state"), lambda t: "7" in t)
     assert "failure" in episode and "1 failed" in episode
+
+    # The curves update after an evaluation: the learner rewrites metrics.csv.
+    from robot_rl.gui.metrics import MetricsCsv
+
+    cell.device.cell._csv = MetricsCsv(tmp_path)
+    points_js = "return document.getElementById('curve-success_rate').dataset.points || '0'"
+    header = "env_steps,robot_minutes,wall_s,updates,updates_per_s,success,mean_return\n"
+    (tmp_path / "metrics.csv").write_text(header + "100,0.2,5,50,10,0.0,-3.5\n")
+    wait_for("first evaluation", lambda: js(page, points_js), lambda v: v == "1")
+    (tmp_path / "metrics.csv").write_text(
+        header + "100,0.2,5,50,10,0.0,-3.5\n200,0.3,9,90,9,0.5,-1\n"
+    )
+    wait_for("second evaluation", lambda: js(page, points_js), lambda v: v == "2")
+
+
+def test_the_stop_button_holds_the_twin_arm_until_rearmed(browser: Any) -> None:
+    rig = TwinCellRig()
+    cell = Cell(rig.bus, cameras=())
+    first = browser.current_window_handle
+    rig.action[:] = [1.0, 0, 0, 0, 0, 0, 1.0]  # the policy drives +x at full speed
+    rig.run_in_thread()
+    try:
+        open_tab(browser, cell.device.url)
+        wait_for("arm moving", lambda: len(rig.tcp), lambda n: n > 30)
+        element(browser, "#estop").click()  # a viewer may stop: no control needed
+        wait_for("latched", lambda: rig.bridge.core.estopped, bool)
+        with rig.lock:
+            t0, held, n_targets = rig.now_s(), rig.tcp[-1][1].pos, len(rig.targets)
+        wait_for(
+            "banner",
+            lambda: js(
+                browser, "return getComputedStyle(document.getElementById('estop-banner')).display"
+            ),
+            lambda v: v == "block",
+        )
+        wait_for("2 s of sim time", rig.now_s, lambda t: t >= t0 + 2.0)
+        with rig.lock:
+            end = next(p for t, p in rig.tcp if t >= t0 + 2.0).pos
+            after = [p for _, p in rig.targets[n_targets:]]
+        drift_m = float(np.linalg.norm(end - held))
+        print(f"\ne-stop from the page: drift {drift_m * 1e3:.2f} mm over 2 s of sim time")
+        assert drift_m < 0.005
+        assert after and all(np.array_equal(p.pos, after[0].pos) for p in after)
+        assert rig.bridge.core.estop_refused >= 15  # the 10 Hz policy, refused throughout
+
+        assert js(browser, "return document.getElementById('rearm').disabled")  # needs control
+        take_control(browser, cell.device)
+        element(browser, "#rearm").click()
+        wait_for("re-armed", lambda: rig.bridge.core.estopped, lambda v: not v)
+        wait_for("moving again", lambda: rig.tcp[-1][1].pos[0] - held[0], lambda d: d > 0.01)
+    finally:
+        rig.halt()
+        if browser.current_window_handle != first:
+            browser.close()
+            browser.switch_to.window(first)
+        cell.close()
+        rig.stop()

@@ -1,4 +1,5 @@
-"""Validation of what the page sends, and the link's liveness rule, without a browser."""
+"""Validation of what the page sends, and the link's control and liveness rules, without a
+browser."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from robot_rl.gui.protocol import (
 from robot_rl.hil.errors import DeviceLostError
 
 SESSION = "a1b2c3d4e5f6"
+CLIENT = "tab-0001"
 
 
 def msg(**over: Any) -> str:
@@ -101,71 +103,105 @@ def test_order_needs_a_newer_seq_a_later_stamp_and_the_same_page() -> None:
         check_order(parse_state(msg(session="zzzzzzzzzz", seq=9, t_ms=200.0)), first)
 
 
+def controlled(clock: FakeClock) -> BrowserLink:
+    """A link whose control was taken by CLIENT's page SESSION, which sent one state with
+    intervene released (so the next press counts)."""
+    link = BrowserLink(timeout_s=0.5, clock=clock)
+    link.start()
+    link.take_control(CLIENT, SESSION)
+    link.receive(CLIENT, msg(seq=0, buttons=0))
+    return link
+
+
 def test_link_keeps_the_last_valid_state_and_never_passes_nan() -> None:
     clock = FakeClock()
     link = BrowserLink(timeout_s=0.5, clock=clock)
     link.start()
-    before = link.sample()  # no page yet: neutral
+    before = link.sample()  # nobody controls: neutral
     assert not before.twist.any() and before.buttons == 0 and before.gripper == 1.0
-    link.receive(msg(seq=1))
-    for bad in ('{"nan": NaN}', msg(seq=2, twist=[float("nan")] * 6), msg(seq=1, t_ms=20)):
+    with pytest.raises(ConflictError, match="take control"):
+        link.receive(CLIENT, msg(seq=1))  # a viewer cannot steer
+    link.take_control(CLIENT, SESSION)
+    link.receive(CLIENT, msg(seq=1, buttons=0))
+    link.receive(CLIENT, msg(seq=2, t_ms=20.0))
+    for bad in ('{"nan": NaN}', msg(seq=3, twist=[float("nan")] * 6), msg(seq=2, t_ms=30)):
         with pytest.raises(RejectedError):
-            link.receive(bad)
+            link.receive(CLIENT, bad)
     s = link.sample()
     assert np.isfinite(s.twist).all() and s.twist[0] == 0.5 and s.buttons == 1
-    assert link.accepted == 1 and link.rejected == 3
+    assert link.accepted == 2 and link.rejected == 4
     assert link.status()["device"] == "connected" and link.status()["intervening"]
 
 
-def test_silence_longer_than_the_timeout_loses_the_device_for_good() -> None:
-    clock = FakeClock()
-    link = BrowserLink(timeout_s=0.5, clock=clock)
+def test_intervene_counts_only_as_a_fresh_press_after_taking_control() -> None:
+    link = BrowserLink(timeout_s=0.5, clock=FakeClock())
     link.start()
-    clock.t += 10.0  # no page yet: waiting is not a loss
-    link.sample()
-    link.receive(msg(seq=1))
+    link.take_control(CLIENT, SESSION)
+    link.receive(CLIENT, msg(seq=0))  # still held from before: ignored, and no motion
+    s = link.sample()
+    assert s.buttons == 0 and not s.twist.any()
+    link.receive(CLIENT, msg(seq=1, t_ms=11.0, buttons=0))
+    link.receive(CLIENT, msg(seq=2, t_ms=12.0))
+    assert link.sample().buttons == 1
+
+
+def test_silence_ends_the_intervention_and_a_returning_page_must_press_again() -> None:
+    clock = FakeClock()
+    link = controlled(clock)
+    link.receive(CLIENT, msg(seq=1, t_ms=20.0))
     clock.t += 0.5
     assert link.sample().buttons == 1  # exactly at the timeout: still there
     clock.t += 0.01
-    with pytest.raises(DeviceLostError, match=r"timeout 0\.5 s"):
-        link.sample()
-    with pytest.raises(ConflictError, match="device lost"):
-        link.receive(msg(seq=2, t_ms=900.0))  # the page came back: refused
-    with pytest.raises(DeviceLostError):
-        link.sample()
-    assert link.status()["device"] == "lost" and not link.status()["intervening"]
+    s = link.sample()
+    assert s.buttons == 0 and not s.twist.any() and link.status()["device"] == "silent"
+    (reason,) = link.take_lapses()
+    assert "timeout 0.5 s" in reason and link.take_lapses() == []
+    # The page comes back still holding intervene: it does not steer until it re-presses.
+    link.receive(CLIENT, msg(seq=2, t_ms=900.0))
+    assert link.sample().buttons == 0 and link.status()["device"] == "connected"
+    link.receive(CLIENT, msg(seq=3, t_ms=910.0, buttons=0))
+    link.receive(CLIENT, msg(seq=4, t_ms=920.0))
+    assert link.sample().buttons == 1 and link.lapses == 1
 
 
 def test_garbage_is_no_sign_of_life() -> None:
     clock = FakeClock()
-    link = BrowserLink(timeout_s=0.5, clock=clock)
-    link.start()
-    link.receive(msg(seq=1))
+    link = controlled(clock)
+    link.receive(CLIENT, msg(seq=1, t_ms=20.0))
     for i in range(10):
         clock.t += 0.1
         with pytest.raises(RejectedError):
-            link.receive(msg(seq=2 + i, twist=[float("nan")] * 6))
-    with pytest.raises(DeviceLostError):
-        link.sample()
+            link.receive(CLIENT, msg(seq=2 + i, twist=[float("nan")] * 6))
+    assert link.sample().buttons == 0 and link.lapses == 1
 
 
-def test_a_late_message_after_the_timeout_is_a_loss_even_if_nobody_sampled() -> None:
+def test_a_late_message_after_the_timeout_is_a_lapse_even_if_nobody_sampled() -> None:
     clock = FakeClock()
-    link = BrowserLink(timeout_s=0.5, clock=clock)
-    link.start()
-    link.receive(msg(seq=1))
+    link = controlled(clock)
+    link.receive(CLIENT, msg(seq=1, t_ms=20.0))
     clock.t += 2.0  # e.g. a background tab throttled to one timer per second
-    with pytest.raises(ConflictError):
-        link.receive(msg(seq=2, t_ms=2010.0))
-    with pytest.raises(DeviceLostError):
-        link.sample()
+    link.receive(CLIENT, msg(seq=2, t_ms=2010.0))
+    assert link.lapses == 1 and link.sample().buttons == 0
 
 
-def test_a_closed_link_refuses_and_reports_lost() -> None:
+def test_taking_control_moves_it_and_the_old_page_is_refused() -> None:
+    clock = FakeClock()
+    link = controlled(clock)
+    link.take_control("tab-0002", "other-session")
+    with pytest.raises(ConflictError, match="take control"):
+        link.receive(CLIENT, msg(seq=5, t_ms=50.0))
+    assert link.sample().buttons == 0 and link.status()["device"] == "taken"
+    link.release("tab-0002")
+    assert link.controller() is None and link.status()["device"] == "waiting"
+
+
+def test_a_closed_link_refuses_and_raises() -> None:
     link = BrowserLink(timeout_s=0.5)
     with pytest.raises(DeviceLostError, match="not open"):
         link.sample()
     link.start()
     link.stop()
     with pytest.raises(ConflictError):
-        link.receive(msg())
+        link.take_control(CLIENT, SESSION)
+    with pytest.raises(ConflictError):
+        link.receive(CLIENT, msg())

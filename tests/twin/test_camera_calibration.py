@@ -47,7 +47,7 @@ def test_marker_lands_where_the_calibration_says(camera: str, size: tuple[int, i
     green = (img[..., 1] > img[..., 0] + 30) & (img[..., 1] > img[..., 2] + 30)
     assert green.sum() > 3, "marker not visible"
     v, u = np.nonzero(green)
-    rendered = np.array([u.mean() + 0.5, v.mean() + 0.5])  # pixel centres
+    rendered = np.array([u.mean(), v.mean()])  # OpenCV: pixel centres at integer coordinates
     expected = project(cell, camera, point, size)
     err = np.linalg.norm(rendered - expected)
     print(

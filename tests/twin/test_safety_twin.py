@@ -26,6 +26,7 @@ import pytest
 
 from robot_rl.control.safety import SafetyFilter
 from robot_rl.envs.twin_env import TwinEnv
+from robot_rl.envs.vector_env import TwinVectorEnv
 from robot_rl.twin.cell import TwinCell
 from robot_rl.twin.tasks import TASKS
 
@@ -39,7 +40,7 @@ IMPACT_WINDOW_TICKS = 10
 
 @dataclass
 class Monitor:
-    """Wraps the cell's per-tick control step and records what reaches the controller."""
+    """Hooks into every 1 kHz tick of the cell and records what reached the controller."""
 
     cell: TwinCell
     low: np.ndarray
@@ -59,8 +60,7 @@ class Monitor:
         robot_bodies = {b for b in range(m.nbody) if self._under(b, root)}
         self.robot_geoms = np.array([g for g in range(m.ngeom) if m.geom_bodyid[g] in robot_bodies])
         self.table = m.geom("table").id
-        self.original = self.cell._control_and_step2
-        self.cell._control_and_step2 = self._tick  # type: ignore[method-assign]
+        self.cell.tick_hook = self._tick
         self._f6 = np.zeros(6)
 
     def _under(self, body: int, root: int) -> bool:
@@ -71,12 +71,13 @@ class Monitor:
             body = m.body_parentid[body]
         return False
 
-    def _tick(self, target_pos: np.ndarray, target_quat: np.ndarray) -> None:
-        d = self.cell.data
-        if not (np.all(np.isfinite(target_pos)) and np.all(np.isfinite(target_quat))):
+    def _tick(self, cell: TwinCell) -> None:
+        """Called after each tick with the target pose that tick's law used."""
+        d = cell.data
+        target = cell.controller_target()
+        if not (np.all(np.isfinite(target.pos)) and np.all(np.isfinite(target.quat))):
             self.nonfinite_targets += 1
-        self.max_target_outside_m = max(self.max_target_outside_m, self._outside(target_pos))
-        self.original(target_pos, target_quat)
+        self.max_target_outside_m = max(self.max_target_outside_m, self._outside(target.pos))
         self.ticks += 1
         tcp = d.site_xpos[self.cell.tcp_site]
         self.max_tcp_outside_m = max(self.max_tcp_outside_m, self._outside(tcp))
@@ -180,11 +181,11 @@ def test_pressing_into_the_table_saturates_at_the_clip() -> None:
     forces: list[float] = []
     tick = mon._tick
 
-    def record(pos: np.ndarray, quat: np.ndarray) -> None:
-        tick(pos, quat)
+    def record(cell: TwinCell) -> None:
+        tick(cell)
         forces.append(mon._table_force())
 
-    env.cell._control_and_step2 = record  # type: ignore[method-assign]
+    env.cell.tick_hook = record
     for _ in range(70):  # 5 mm per step: the slow-zone speed
         env.step(np.array([0, 0, -0.25, 0, 0, 0, 1.0]))
     imp = env.cell.cfg.impedance
@@ -224,3 +225,57 @@ def test_watchdog_holds_when_commands_stop(task: str) -> None:
         f"drift {drift * 1e3:.2f}mm"
     )
     assert drift < 0.005
+
+
+@pytest.mark.parametrize(
+    ("n_envs", "steps"),
+    [(2, 400), pytest.param(8, STEPS_PER_TASK, marks=pytest.mark.slow)],
+)
+def test_batched_cell_keeps_the_limits(n_envs: int, steps: int) -> None:
+    """The batched twin (TwinVectorEnv, 2 threads) under the same per-tick checks as the
+    single cell, each env on its own adversarial stream. Env 0 stops sending valid commands
+    (NaN actions) for 2.5 s in the middle: its watchdog must trip and hold it (< 5 mm drift
+    over 2 s) while the others keep moving through the batched path."""
+    envs = TwinVectorEnv(n_envs, task="pick_cube", obs="state", threads=2)
+    cfg = envs.envs[0].safety_cfg
+    low, high = np.array(cfg.workspace_low_m), np.array(cfg.workspace_high_m)
+    envs.reset(seed=7)
+    monitors = [Monitor(env.cell, low, high) for env in envs.envs]
+    streams = np.stack(
+        [adversarial_actions(np.random.default_rng(100 + i), steps) for i in range(n_envs)], 1
+    )
+    stop = steps // 2
+    streams[stop : stop + 25, 0] = np.nan  # 2.5 s without an accepted command
+    streams[stop - 3 : stop, 0] = (1.0, 1.0, -0.5, 0.0, 0.0, 0.0, 0.0)  # moving when it stops
+    # Keep env 0 inside one episode across the stop: push its time limit out of the way.
+    envs.envs[0].task.cfg.episode_steps = steps + 1
+    rejected = np.zeros(n_envs, dtype=int)
+    trip_pos = None
+    for t in range(steps):
+        obs, _, _, _, info = envs.step(streams[t])
+        rejected += ~info["safety"]["accepted"]
+        assert np.all(np.isfinite(obs["state"]))
+        if t == stop + 4:  # 0.5 s after the stop: tripped (timeout 0.25 s) and holding
+            assert envs.envs[0].filter.watchdog_tripped
+            trip_pos = envs.envs[0].cell.tcp_pose().pos
+        if t == stop + 24:
+            assert trip_pos is not None
+            drift = np.linalg.norm(envs.envs[0].cell.tcp_pose().pos - trip_pos)
+            assert drift < 0.005, f"watchdog hold drifted {drift * 1e3:.2f} mm in 2 s"
+    imp = envs.envs[0].cell.cfg.impedance
+    bound = imp.k_pos_n_per_m[2] * imp.error_clip_pos_m[2] * 1.1
+    envs.close()
+    for i, mon in enumerate(monitors):
+        print(
+            f"\nenv {i}: ticks={mon.ticks} rejected={rejected[i]} "
+            f"target_outside={mon.max_target_outside_m * 1e3:.2f}mm "
+            f"tcp_outside={mon.max_tcp_outside_m * 1e3:.2f}mm "
+            f"sustained={mon.max_window_force_n:.1f}N per-tick={mon.max_tick_force_n:.1f}N "
+            f"bound={bound:.1f}N"
+        )
+        assert mon.ticks >= steps * 100
+        assert rejected[i] > steps // 100
+        assert mon.nonfinite_targets == 0
+        assert mon.max_target_outside_m <= 1e-9
+        assert mon.max_tcp_outside_m <= BOX_MARGIN_M
+        assert mon.max_window_force_n <= bound

@@ -1,4 +1,5 @@
-"""The rclpy backend without rclpy: a clear error, nothing else (rclpy is not on PyPI)."""
+"""The rclpy backend where rclpy is missing: a clear error saying how to get it (tests/ros runs
+the backend under real rclpy, from the ROS 2 wheels on PyPI)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def test_missing_rclpy_gives_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(BackendUnavailableError, match="rclpy") as info:
         make_bus(BusConfig(backend="ros2"))
     assert isinstance(info.value, ImportError)
-    assert "source /opt/ros" in str(info.value)
+    assert "source /opt/ros" in str(info.value) and "PyPI wheels" in str(info.value)
     assert "'dds' backend" in str(info.value)
 
 

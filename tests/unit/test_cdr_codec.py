@@ -18,6 +18,7 @@ from robot_rl.bus.msgs import (
     NamedArray,
     PoseStamped,
     RegionOfInterest,
+    ResetResponse,
     RewardEstimate,
     String,
     Time,
@@ -28,14 +29,27 @@ def test_known_bytes_of_a_string() -> None:
     assert encode(String("hi")) == b"\x00\x01\x00\x00\x03\x00\x00\x00hi\x00"
 
 
-def test_up_to_three_zero_padding_bytes_are_accepted() -> None:
+def test_up_to_seven_padding_bytes_of_any_value_are_accepted() -> None:
+    # rclpy's serializer leaves padding uninitialised (issue 11: SetBool requests from
+    # rclpy were rejected 2000 of 2000 times while only zero padding was accepted).
     data = encode(String("hi"))
-    for pad in range(4):
-        assert decode(String, data + b"\x00" * pad) == String("hi")
+    # It also pads to 8 after an empty float64[] at the end (JointState without efforts).
+    for pad in (b"", b"\x00", b"\x01\xff", b"\xaa\xbb\xcc", b"\x07" * 7):
+        assert decode(String, data + pad) == String("hi")
     with pytest.raises(CdrError, match="unexpected bytes"):
-        decode(String, data + b"\x00" * 4)
+        decode(String, data + b"\x00" * 8)
+    reply = bytearray(encode(ResetResponse(ok=True, message="done")))
+    reply[5:8] = b"\xde\xad\xbe"  # the 3 alignment bytes between the bool and the string
+    assert decode(ResetResponse, bytes(reply)) == ResetResponse(ok=True, message="done")
+
+
+def test_rclpy_slack_after_empty_float64_sequences_is_accepted() -> None:
+    # rclpy (Fast CDR) sends JointState without efforts 8 bytes longer than the message
+    # (measured in tests/ros/test_bus_rclpy.py); 4 more per empty 8-byte sequence.
+    msg = JointState(position=np.ones(2), velocity=np.ones(2), effort=np.zeros(0))
+    assert decode(JointState, encode(msg) + b"\x55" * 11) == msg
     with pytest.raises(CdrError, match="unexpected bytes"):
-        decode(String, data + b"\x01")
+        decode(JointState, encode(msg) + b"\x55" * 12)
 
 
 def test_bool_bytes_other_than_0_and_1_are_rejected() -> None:

@@ -29,19 +29,24 @@ from robot_rl.bus.errors import CdrError
 M = TypeVar("M")
 
 _U32 = {True: struct.Struct("<I"), False: struct.Struct(">I")}
-_MAX_TRAILING = 3  # writers pad the payload to a multiple of 4 bytes
+# Trailing bytes a writer may leave (any value): alignment to 8, plus 4 for each empty
+# sequence of 8-byte elements, which rclpy's Fast CDR size estimate pads for (measured:
+# JointState with one empty float64[] comes 8 bytes longer, with three 12).
+_MAX_TRAILING = 7
+_SLACK_PER_EMPTY_8_BYTE_SEQ = 4
 
 
 class _In:
     """Read cursor. ``pos`` is an index into ``buf``; alignment is relative to byte 4."""
 
-    __slots__ = ("buf", "end", "little", "pos")
+    __slots__ = ("buf", "end", "little", "pos", "slack")
 
     def __init__(self, buf: bytes, little: bool, start: int = 4) -> None:
         self.buf = buf
         self.end = len(buf)
         self.little = little
         self.pos = start
+        self.slack = _MAX_TRAILING  # trailing bytes allowed after the message
 
     def align(self, n: int) -> None:
         self.pos += -(self.pos - 4) % n
@@ -109,6 +114,8 @@ def _take_prim_seq(inp: _In, op: PrimSeqOp) -> np.ndarray[Any, Any]:
     count = inp.u32(op.name)
     size = op.prim.size
     if count == 0:
+        if size == 8:
+            inp.slack += _SLACK_PER_EMPTY_8_BYTE_SEQ
         return np.zeros(0, dtype=op.prim.dtype)
     inp.align(size)
     if count > inp.left() // size:
@@ -175,8 +182,9 @@ def decode(cls: type[M], data: bytes | bytearray | memoryview, *, skip: int = 0)
     """Parse CDR bytes (encapsulation header included) into a ``cls`` instance.
 
     ``skip`` bytes after the header are ignored (a multiple of 8: the service request
-    header). Arrays in the result may be read-only views into ``data``. Up to 3 trailing
-    zero bytes (padding) are accepted, anything more is an error. Raises `CdrError` only.
+    header). Arrays in the result may be read-only views into ``data``. Trailing padding
+    of any value is accepted (up to 7 bytes, plus 4 per empty sequence of 8-byte
+    elements, as rclpy writes it), anything more is an error. Raises `CdrError` only.
     """
     buf = data if isinstance(data, bytes) else bytes(data)
     little = read_header(buf)
@@ -188,7 +196,9 @@ def decode(cls: type[M], data: bytes | bytearray | memoryview, *, skip: int = 0)
     except (struct.error, ValueError, IndexError, OverflowError) as exc:
         # Safety net: explicit checks above should make this unreachable.
         raise CdrError(f"{cls.__name__}: malformed payload ({exc})") from exc
-    trailing = buf[inp.pos :]
-    if len(trailing) > _MAX_TRAILING or trailing.count(0) != len(trailing):
-        raise CdrError(f"{cls.__name__}: {len(trailing)} unexpected bytes after the message")
+    # Padding bytes, trailing or between fields, are skipped whatever they hold: rclpy's
+    # serializer leaves them uninitialised, and the spec does not define their value.
+    trailing = len(buf) - inp.pos
+    if trailing > inp.slack:
+        raise CdrError(f"{cls.__name__}: {trailing} unexpected bytes after the message")
     return msg

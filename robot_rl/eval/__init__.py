@@ -1,0 +1,1 @@
+"""Evaluation: fresh-episode harness and the statistics behind reported figures."""

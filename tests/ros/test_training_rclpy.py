@@ -1,0 +1,151 @@
+"""The training graph (twin, bridge, reset, actor, learner) as robot_rl_ros executables under
+rclpy, started as its launch file describes, then a kill -9 of the actor.
+
+The test watches the graph only from outside, through its own rclpy node on the graph's
+topics (episode events, acks, weights, actions, targets, /diagnostics), so it does not
+depend on how the actor and learner are built inside. No assertion is about wall time;
+the watchdog bound is in sim time (lock-step: the arm moves only when sim time does).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+from graphs import ros_processes, wait
+
+from robot_rl.bus.msgs import (
+    Action,
+    DiagnosticArray,
+    EpisodeEvent,
+    PolicyWeights,
+    PoseStamped,
+    TransitionAck,
+)
+from robot_rl.bus.qos import DEFAULT, LATCHED, QoS
+from robot_rl.bus.ros2 import Ros2Bus, Ros2Config
+from robot_rl.nodes.convert import pose_from_msg
+from robot_rl.nodes.diagnostics import values_of
+
+EPISODES, STEPS = 3, 10
+POLICY = {"policy.hidden_dims": [32, 32], "policy.batch_size": 16, "policy.replay_capacity": 2000}
+
+
+@pytest.fixture(scope="module")
+def run(rclpy_context: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("training_rclpy")
+    overrides = {
+        "twin": {"cameras": ["front"], "image_height": 32, "image_width": 32},
+        "actor": {**POLICY, "env.episode_steps": STEPS},
+        "learner": {
+            **POLICY,
+            "checkpoint_dir": str(tmp / "learner"),
+            "warmup_transitions": 8,
+            "weights_every_updates": 5,
+        },
+    }
+    procs = ros_processes("training", tmp, overrides)
+    bus = Ros2Bus(Ros2Config(node_name="test_training_observer"))
+    seen: dict[str, list[Any]] = {k: [] for k in ("ends", "acks", "weights", "actions")}
+    seen.update(statuses=[], targets=[], poses=[])
+    end = EpisodeEvent.END
+    bus.subscribe(
+        "episode_events",
+        EpisodeEvent,
+        lambda m: seen["ends"].append(m) if m.kind == end else None,
+        QoS(depth=50),
+    )
+    bus.subscribe("transition_ack", TransitionAck, seen["acks"].append, DEFAULT)
+    bus.subscribe("policy_weights", PolicyWeights, seen["weights"].append, LATCHED)
+    bus.subscribe("action", Action, seen["actions"].append, QoS(depth=100))
+    bus.subscribe("target_pose", PoseStamped, seen["targets"].append, QoS(depth=1000))
+    bus.subscribe("current_pose", PoseStamped, seen["poses"].append, QoS(depth=1000))
+    bus.subscribe(
+        "/diagnostics",
+        DiagnosticArray,
+        lambda m: seen["statuses"].extend(s for s in m.status if s.name == "impedance_bridge"),
+        QoS(depth=100),
+    )
+    out: dict[str, Any] = {"seen": seen, "procs": procs}
+    try:
+        procs.start()
+        wait(
+            procs,
+            lambda: len(seen["ends"]) >= EPISODES and bool(seen["weights"]),
+            f"{EPISODES} episodes and a weight version",
+            bus.spin_once,
+        )
+        # kill -9 the actor in the middle of an episode
+        n_actions = len(seen["actions"])
+        wait(procs, lambda: len(seen["actions"]) >= n_actions + 3, "actions", bus.spin_once)
+        bus.spin(timeout_s=0.2)
+        last_action_s = max(a.header.stamp.to_s() for a in seen["actions"])
+        killed_at = time.monotonic()
+        out["actor_kill_rc"] = procs.kill("actor")
+
+        def trip() -> dict[str, str] | None:
+            for s in seen["statuses"]:
+                v = values_of(s)
+                if float(v.get("trip_last_command_s", "-1")) >= last_action_s - 0.011:
+                    return v
+            return None
+
+        wait(procs, lambda: trip() is not None, "the watchdog trip", bus.spin_once)
+        out["kill_to_trip_wall_s"] = time.monotonic() - killed_at
+        out["trip"] = trip_values = trip()
+        assert trip_values is not None
+        trip_s = float(trip_values["trip_time_s"])
+        wait(
+            procs,
+            lambda: bool(seen["poses"]) and seen["poses"][-1].header.stamp.to_s() >= trip_s + 1.0,
+            "1 s of sim time after the trip",
+            bus.spin_once,
+        )
+        out.update(last_action_s=last_action_s, trip_s=trip_s)
+        out["exit_codes"] = procs.stop()
+    finally:
+        procs.stop()
+        bus.close()
+    print(f"\ntraining under rclpy: kill -9 actor -> trip after {out['kill_to_trip_wall_s']:.2f} s")
+    yield out
+
+
+def test_episodes_acks_and_weights(run: dict[str, Any]) -> None:
+    seen = run["seen"]
+    assert len(seen["ends"]) >= EPISODES
+    assert len({e.episode_id for e in seen["ends"]}) == len(seen["ends"])
+    acked = [a.highest_contiguous_seq for a in seen["acks"] if a.actor_id == "actor0"]
+    assert acked and max(acked) >= EPISODES * STEPS  # every step of 3 episodes stored
+    versions = [w.version for w in seen["weights"]]
+    assert versions and versions[0] >= 1 and versions == sorted(set(versions))
+
+
+def test_actor_kill_trips_the_watchdog_and_the_arm_holds(run: dict[str, Any]) -> None:
+    assert run["actor_kill_rc"] == -signal.SIGKILL
+    trip = run["trip"]
+    assert float(trip["trip_delay_s"]) <= 0.2  # sim seconds from the last command to the hold
+    trip_s = run["trip_s"]
+    held = [
+        pose_from_msg(t).pos
+        for t in run["seen"]["targets"]
+        if trip_s <= t.header.stamp.to_s() <= trip_s + 1.0
+    ]
+    assert len(held) >= 20
+    assert np.abs(np.array(held) - held[0]).max() < 1e-9  # the target stays latched
+    after = [
+        pose_from_msg(p).pos
+        for p in run["seen"]["poses"]
+        if trip_s + 0.5 <= p.header.stamp.to_s() <= trip_s + 1.0
+    ]
+    assert len(after) >= 10
+    assert float(np.linalg.norm(np.array(after) - held[0], axis=1).max()) < 0.01
+
+
+def test_other_nodes_survive_the_kill_and_stop_cleanly(run: dict[str, Any]) -> None:
+    codes = run["exit_codes"]
+    assert codes["actor"] == -signal.SIGKILL
+    assert all(codes[n] == 0 for n in ("twin", "impedance_bridge", "reset", "learner")), codes
