@@ -71,8 +71,6 @@ def _eval(args: argparse.Namespace) -> int:
             Path(args.out) if args.out else None,
             args.operator,
             not args.quiet,
-            task=args.task,
-            obs=args.obs,
             image_size=args.image_size,
         )
     except ValueError as e:  # RunDirError included
@@ -95,8 +93,6 @@ def register_cli(sub: Any) -> None:
     ev.add_argument(
         "--operator", action="store_true", help="keep the run's simulated operator in the loop"
     )
-    ev.add_argument("--task", help="graph checkpoints only: the twin task")
-    ev.add_argument("--obs", choices=["state", "pixels"], help="graph checkpoints only")
     ev.add_argument("--image-size", type=int, help="override the rendered image size (pixels)")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=_eval)

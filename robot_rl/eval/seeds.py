@@ -4,9 +4,8 @@ A training run of seed ``s`` resets its envs from these sets (each a ``range``):
 
 | set | seeds | where |
 |---|---|---|
-| training episodes | ``s * 1_000_003 + k`` | robot_rl/train/actor.py |
+| training episodes (both links) | ``s * 1_000_003 + k`` | robot_rl/loop/actor.py |
 | scripted demos | ``s * 7919 + attempt`` | robot_rl/train/run.py, train/demos.py |
-| graph actor episodes | ``s + k`` | robot_rl/nodes/actor.py |
 | periodic evaluation | ``10_000_000 + k`` | robot_rl/train/run.py EVAL_SEED_BASE |
 | benchmark confirmation | ``10_500_000 + k`` | benchmarks/bench_learning.py (before `eval`) |
 
@@ -36,7 +35,6 @@ def training_seed_sets(train_seed: int, episodes: int) -> dict[str, range]:
         "scripted demos": range(
             train_seed * DEMO_SEED_STRIDE, train_seed * DEMO_SEED_STRIDE + episodes
         ),
-        "graph actor episodes": range(train_seed, train_seed + episodes),
         "periodic evaluation": range(EVAL_SEED_BASE, EVAL_SEED_BASE + episodes),
         "benchmark confirmation": range(CONFIRM_SEED_BASE, CONFIRM_SEED_BASE + episodes),
     }

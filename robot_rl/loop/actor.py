@@ -17,11 +17,14 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
 
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
+from robot_rl.eval.seeds import TRAIN_SEED_STRIDE
+from robot_rl.hil.routing import Routed
 from robot_rl.hil.session import HilSession
 from robot_rl.loop.delivery import TransitionSender
 from robot_rl.loop.types import EpisodeStats, Transition
@@ -53,7 +56,7 @@ class ActorSettings:
 
 def episode_seed(seed: int, episode: int) -> int:
     """Reset seed of episode ``episode``: a resumed run continues the same sequence."""
-    return -1 if seed < 0 else seed * 1_000_003 + episode
+    return -1 if seed < 0 else seed * TRAIN_SEED_STRIDE + episode
 
 
 class ActorCore:
@@ -65,7 +68,7 @@ class ActorCore:
         env: Any,
         policy: Policy,
         settings: ActorSettings,
-        publish: Callable[[Transition], None],
+        publish: Callable[[Transition], object],
         hil: HilSession | None = None,
         commands: CommandSource | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -149,34 +152,28 @@ class ActorCore:
             now_s = self.clock()
             decision = self.hil.act(obs, action, self.commands(action, now_s), now_s)
             action = np.asarray(decision.action, dtype=np.float32)
-        next_obs, reward, terminated, truncated, info = self.env.step(action)
+        if decision is not None and getattr(self.env, "flags_interventions", False):
+            # A cell that marks human-driven actions (the bus env's Action message).
+            step = self.env.step(action, intervened=decision.intervened)
+        else:
+            step = self.env.step(action)
+        next_obs, reward, terminated, truncated, info = step
         self.env_steps += 1
         self._ret += float(reward)
         if decision is None:
-            routed = [("online", obs, action, reward, next_obs, terminated, truncated, False)]
+            routed = [Routed("online", obs, action, reward, next_obs, terminated, truncated, False)]
         else:
             assert self.hil is not None
-            routed = [
-                (
-                    r.buffer,
-                    r.obs,
-                    r.action,
-                    r.reward,
-                    r.next_obs,
-                    r.terminated,
-                    r.truncated,
-                    r.intervened,
-                )
-                for r in self.hil.route(obs, decision, reward, next_obs, terminated, truncated)
-            ]
+            routed = self.hil.route(obs, decision, reward, next_obs, terminated, truncated)
         out = []
-        for buffer, o, a, r, n, term, trunc, intervened in routed:
+        for r in routed:
             template = Transition(
                 self.settings.actor_id, 0, self.episodes - 1, self._step, self._stamp_ns,
-                dict(o), np.asarray(a, np.float32), float(r), dict(n), bool(term),
-                bool(trunc), bool(intervened), self.policy_version, buffer,
+                dict(r.obs), np.asarray(r.action, np.float32), float(r.reward), dict(r.next_obs),
+                bool(r.terminated), bool(r.truncated), bool(r.intervened), self.policy_version,
+                r.buffer,
             )  # fmt: skip
-            seq = self.sender.send(lambda n, t=template: dataclasses.replace(t, seq=n))
+            seq = self.sender.send(partial(_with_seq, template))
             if seq is not None:
                 out.append(self.sender.unacked[seq])
         self._step += 1
@@ -200,3 +197,7 @@ class ActorCore:
             )
         )
         self._obs = None
+
+
+def _with_seq(template: Transition, seq: int) -> Transition:
+    return dataclasses.replace(template, seq=seq)

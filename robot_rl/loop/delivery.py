@@ -49,7 +49,7 @@ class TransitionSender:
 
     def __init__(
         self,
-        publish: Callable[[Transition], None],
+        publish: Callable[[Transition], object],
         max_unacked: int = 5000,
         resend_timeout_s: float = 1.0,
         resend_batch: int = 50,

@@ -60,7 +60,7 @@ class DictObservations(gym.ObservationWrapper[dict[str, Any], Any, Any]):
 
     def __init__(self, env: gym.Env[Any, Any]) -> None:
         super().__init__(env)
-        space = env.observation_space
+        space: Any = env.observation_space
         self._cameras: list[str] = []
         self._state_keys: list[str] = []
         if isinstance(space, gym.spaces.Box):
@@ -82,7 +82,7 @@ class DictObservations(gym.ObservationWrapper[dict[str, Any], Any, Any]):
                         self._state_keys.append(key)
                     else:
                         raise EnvAdapterError(f"observation {key!r} is {sub}: not a Box")
-            dim = sum(int(np.prod(space[k].shape)) for k in self._state_keys)
+            dim = sum(int(np.prod(space[k].shape or ())) for k in self._state_keys)
         else:
             raise EnvAdapterError(f"observation space must be a Box or a Dict, got {space}")
         spaces: dict[str, gym.Space[Any]] = {

@@ -103,7 +103,7 @@ class ActorNode:
             ax, ay, az = (bool(a) for a in axes)
             mapping = TeleopMapping(cfg.hil.arbiter.mapping, pos, rot, (ax, ay, az))
             hil = HilSession(cfg.hil, Arbiter(cfg.hil.arbiter, mapping), None)
-            self.teleop = TeleopListener(bus, cfg.hil.teleop_topic)
+            teleop = self.teleop = TeleopListener(bus, cfg.hil.teleop_topic)
         settings = ActorSettings(
             cfg.actor_id,
             cfg.seed,
@@ -118,7 +118,7 @@ class ActorNode:
             settings,
             lambda t: pub.publish(to_msg(t)),
             hil,
-            (lambda _proposal, _now: self.teleop.latest) if self.teleop else None,
+            (lambda _proposal, _now: teleop.latest) if hil is not None else None,
             lambda: self.bus.now().to_s(),
         )
         self.sender = self.core.sender
@@ -132,11 +132,9 @@ class ActorNode:
             self.sender.on_ack(int(msg.highest_contiguous_seq))
 
     def _on_weights(self, msg: PolicyWeights) -> None:
-        newest = (
-            self._pending_weights.version if self._pending_weights else self.core.policy_version
-        )
-        if msg.version > newest:
-            self._pending_weights = msg  # loaded between steps, see _apply_weights
+        pending = self._pending_weights
+        if pending is None or msg.version > pending.version:
+            self._pending_weights = msg  # loaded between steps if newer, see _apply_weights
 
     # ------------------------------------------------------------------ loop
     def _apply_weights(self) -> None:

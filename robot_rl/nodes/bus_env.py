@@ -248,6 +248,8 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._event(EpisodeEvent.START, self.actor_id)
         return obs, {"reset": reply.message, "stamp_ns": self.obs_time_ns}
 
+    flags_interventions = True  # ActorCore passes ``intervened`` to `step`
+
     def step(
         self, action: np.ndarray, intervened: bool = False
     ) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:

@@ -274,8 +274,8 @@ GRAPHS: dict[str, Graph] = {
                 Instance(
                     "reset", params={"task": _TASK, "twin_reset_service": "twin/reset_objects"}
                 ),
-                Instance("actor", params=dict(_TWIN_OBS)),
-                Instance("learner", params=dict(_TWIN_OBS)),
+                Instance("actor", params={**_TWIN_OBS, "policy.task": _TASK}),
+                Instance("learner", params={**_TWIN_OBS, "policy.task": _TASK}),
             ),
             sim_time=True,
         ),

@@ -129,6 +129,22 @@ class TrainConfig:
             raise ConfigError(f"hil: expected one of {list(HIL_MODES)}, got {self.hil!r}")
         if self.reward_model is not None and self.obs != "pixels":
             raise ConfigError("reward_model: reads the cameras, so it needs obs: pixels")
+        env_kwargs(self)
+
+
+def env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
+    """``cfg.env_kwargs`` parsed (a JSON object); ConfigError when it is not one."""
+    if not cfg.env_kwargs:
+        return {}
+    try:
+        value = json.loads(cfg.env_kwargs)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"env_kwargs: expected a JSON object, got {cfg.env_kwargs!r} ({exc.msg})"
+        ) from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"env_kwargs: expected a JSON object, got {cfg.env_kwargs!r}")
+    return value
 
 
 def twin_sac_config(**overrides: Any) -> SACConfig:
@@ -174,9 +190,7 @@ def default_config(task: str, obs: str) -> TrainConfig:
 def gym_config(env_id: str) -> TrainConfig:
     """The default for a foreign gymnasium env: plain SAC, state observations, no demos,
     the whole budget (a foreign env has no success rate to stop at)."""
-    return TrainConfig(
-        env_id=env_id, obs="state", demos=0, stop_at_success=None, sac=sac_config()
-    )
+    return TrainConfig(env_id=env_id, obs="state", demos=0, stop_at_success=None, sac=sac_config())
 
 
 def to_dict(cfg: TrainConfig) -> dict[str, Any]:

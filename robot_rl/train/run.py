@@ -30,7 +30,7 @@ from robot_rl.hil.twin_loop import sim_operator_session
 from robot_rl.loop.actor import ActorCore, ActorSettings
 from robot_rl.loop.envs import make_gym_env
 from robot_rl.loop.learner import LearnerCore
-from robot_rl.train.config import TrainConfig, save_json
+from robot_rl.train.config import TrainConfig, env_kwargs, save_json
 from robot_rl.train.demos import episode_spec, record_scripted
 from robot_rl.train.learned_reward import LearnedRewardEnv, classifier_source, reward_preflight
 from robot_rl.train.report import EvalPoint, plot_success, save_frame_strip, summary_table
@@ -61,7 +61,7 @@ def make_env(cfg: TrainConfig, learned_reward: bool = True) -> Any:
     task; with ``cfg.reward_model`` and ``learned_reward`` the twin's reward comes from that
     classifier. Evaluation envs pass ``learned_reward=False``."""
     if cfg.env_id:
-        return make_gym_env(cfg.env_id, cfg.env_kwargs, cfg.success_key)
+        return make_gym_env(cfg.env_id, env_kwargs(cfg), cfg.success_key)
     task_cfg = replace(make_task(cfg.task).cfg, dense_reward=cfg.dense_reward)
     env_cfg = EnvConfig(task=cfg.task, obs=cfg.obs, task_cfg=task_cfg)
     env_cfg.cell = replace(env_cfg.cell, image_size=(cfg.image_size, cfg.image_size))

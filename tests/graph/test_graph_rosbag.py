@@ -37,7 +37,11 @@ pytestmark = pytest.mark.graph
 
 WAIT_S = 240.0  # a bound only a broken graph reaches
 EPISODES, STEPS, SIZE = 3, 8, 32
-POLICY = {"policy.hidden_dims": [32, 32], "policy.batch_size": 16, "policy.replay_capacity": 2000}
+POLICY = {
+    "policy.task": "reach",
+    "policy.overrides": "{sac: {actor: {hidden_dims: [32, 32]}, critic: {hidden_dims: [32, 32]},"
+    " batch_size: 16, replay: {capacity_frames: 2000}}, random_steps: 8, weights_every_updates: 5}",
+}
 
 
 def test_record_import_and_train(domain_id: int, tmp_path: Path) -> None:

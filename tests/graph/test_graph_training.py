@@ -34,17 +34,21 @@ from robot_rl.bus.dds.bus import DdsBus
 from robot_rl.bus.dds.config import DdsConfig
 from robot_rl.bus.msgs import Action, DiagnosticArray, PoseStamped
 from robot_rl.bus.qos import DEFAULT, QoS
-from robot_rl.nodes.checkpoint import load_checkpoint
+from robot_rl.loop import checkpoint
+from robot_rl.loop.delivery import step_crc
 from robot_rl.nodes.convert import pose_from_msg
 from robot_rl.nodes.diagnostics import values_of
 from robot_rl.nodes.graph import GRAPHS, Instance
 from robot_rl.nodes.process import GraphProcesses, ProcessOptions
-from robot_rl.nodes.transitions import step_crc
 
 WAIT_S = 240.0  # generous bounds that only a broken graph reaches
 EPISODES, STEPS = 10, 15
 KILL_LEARNER_AT, RESTART_LEARNER_AT = 25, 45  # actor seqs
-POLICY = {"policy.hidden_dims": [32, 32], "policy.batch_size": 16, "policy.replay_capacity": 5000}
+POLICY = {
+    "policy.task": "reach",
+    "policy.overrides": "{sac: {actor: {hidden_dims: [32, 32]}, critic: {hidden_dims: [32, 32]},"
+    " batch_size: 16, replay: {capacity_frames: 5000}}, random_steps: 8, weights_every_updates: 5}",
+}
 _PROGRESS = re.compile(r"progress episode=(\d+) step=(\d+) seq=(\d+)")
 
 
@@ -79,8 +83,6 @@ def scenario(domain_id: int, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "learner": {
             **POLICY,
             "checkpoint_dir": str(tmp / "learner"),
-            "warmup_transitions": 8,
-            "weights_every_updates": 5,
             "stored_log": str(tmp / "stored.log"),
         },
     }
@@ -176,9 +178,9 @@ def test_learner_holds_exactly_the_transitions_the_actor_sent(scenario: dict[str
     sent = summary["sent"]
     assert summary["episodes"] == EPISODES and summary["unacked"] == 0 and summary["dropped"] == 0
     assert [seq for seq, _ in sent] == list(range(1, len(sent) + 1))
-    found = load_checkpoint(scenario["tmp"] / "learner")
+    found = checkpoint.load(scenario["tmp"] / "learner")
     assert found is not None
-    _, replay, meta = found
+    replay, meta = found.online, found.state
     assert meta["highest"]["actor0"] == len(sent)
     idx = replay.valid_indices()[: len(sent)]  # actor0's come first, in seq order
     flags = ("terminated", "truncated", "intervened")

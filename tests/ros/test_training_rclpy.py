@@ -32,7 +32,11 @@ from robot_rl.nodes.convert import pose_from_msg
 from robot_rl.nodes.diagnostics import values_of
 
 EPISODES, STEPS = 3, 10
-POLICY = {"policy.hidden_dims": [32, 32], "policy.batch_size": 16, "policy.replay_capacity": 2000}
+POLICY = {
+    "policy.task": "reach",
+    "policy.overrides": "{sac: {actor: {hidden_dims: [32, 32]}, critic: {hidden_dims: [32, 32]},"
+    " batch_size: 16, replay: {capacity_frames: 2000}}, random_steps: 8, weights_every_updates: 5}",
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +48,6 @@ def run(rclpy_context: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "learner": {
             **POLICY,
             "checkpoint_dir": str(tmp / "learner"),
-            "warmup_transitions": 8,
-            "weights_every_updates": 5,
         },
     }
     procs = ros_processes("training", tmp, overrides)

@@ -1,4 +1,4 @@
-"""`robot-rl eval` on checkpoints written by the training job and by the graph learner."""
+"""`robot-rl eval` on a checkpoint (one layout for both links: robot_rl.loop.checkpoint)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from robot_rl.agents.replay import ReplayBuffer
 from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.eval import seeds
-from robot_rl.eval.cli import run_eval
+from robot_rl.loop.learner import LearnerCore
 from robot_rl.train.config import default_config, save_json
-from robot_rl.train.learner import Learner
 from robot_rl.train.run import make_env
 
 pytestmark = pytest.mark.twin
@@ -24,11 +22,10 @@ def _untrained_run(run_dir: Path) -> None:
     """A run folder as `robot-rl train` writes it, with untrained weights."""
     cfg = default_config("reach", "state")
     env = make_env(cfg)
-    learner = Learner(cfg, obs_spec_from_space(env.observation_space), run_dir)
+    learner = LearnerCore(cfg, obs_spec_from_space(env.observation_space), 7, run_dir)
     env.close()
-    run_dir.mkdir()
     save_json(cfg, run_dir / "config.json")
-    learner.save({"episodes": 0, "history": []})
+    learner.checkpoint({"episodes": 0, "history": []})
 
 
 def test_eval_cli_writes_report_and_failure_strip(tmp_path: Path) -> None:
@@ -48,23 +45,3 @@ def test_eval_cli_writes_report_and_failure_strip(tmp_path: Path) -> None:
     assert lo <= report["success_rate"] <= hi
     failed = report["episodes"] - report["successes"]
     assert (run / "eval" / "failures.png").is_file() == (failed > 0)
-
-
-def test_eval_reads_a_graph_learner_checkpoint(tmp_path: Path) -> None:
-    from robot_rl.agents.sac import SACAgent
-    from robot_rl.nodes.checkpoint import save_checkpoint
-
-    cfg = default_config("reach", "state")
-    env = make_env(cfg)
-    spec = obs_spec_from_space(env.observation_space)
-    env.close()
-    agent = SACAgent(cfg.sac, spec)
-    meta = {"env_steps": 123, "highest": {}, "version": 0, "wal_segment": 0}
-    save_checkpoint(tmp_path / "learner", agent.state_dict(), ReplayBuffer(10, spec, 7), meta)
-    with pytest.raises(ValueError, match="pass --task and --obs"):
-        run_eval(tmp_path / "learner", episodes=1, progress=False)
-    summary, path = run_eval(
-        tmp_path / "learner", episodes=2, progress=False, task="reach", obs="state"
-    )
-    assert summary["episodes"] == 2
-    assert json.loads(path.read_text())["trained_env_steps"] == 123

@@ -59,10 +59,11 @@ class _SeedSpyEnv:
 
 
 def test_the_training_actor_resets_inside_its_declared_set() -> None:
-    from robot_rl.train.actor import Actor
+    from robot_rl.loop.actor import ActorCore, ActorSettings
 
     env = _SeedSpyEnv()
-    actor = Actor(env, None, seed=4, random_steps=100)  # type: ignore[arg-type]
+    settings = ActorSettings(seed=4, random_steps=100)
+    actor = ActorCore(env, None, settings, lambda t: None)  # type: ignore[arg-type]
     for _ in range(20):
         actor.step()
     declared = seeds.training_seed_sets(4, 10)["training episodes"]

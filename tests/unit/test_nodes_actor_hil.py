@@ -46,7 +46,12 @@ from robot_rl.rewards.hold import HoldConfig
 
 PERIOD_NS = 100_000_000
 OBS = ObsConfig(max_age_s=0.0)
-POLICY = PolicyConfig(hidden_dims=(16,), batch_size=8, replay_capacity=500)
+# The shared TrainConfig, small; the random warm-up outlasts the test (no updates).
+POLICY = PolicyConfig(
+    task="reach",
+    overrides="{sac: {actor: {hidden_dims: [16]}, critic: {hidden_dims: [16]}, batch_size: 8,"
+    " replay: {capacity_frames: 500}}, random_steps: 10000}",
+)
 HUMAN_STEPS = (2, 3, 4)  # the operator holds the intervene button at these steps
 PUSH_X = make_command(np.array([1.0, 0, 0, 0, 0, 0]), 1.0, TeleopCommand.BUTTON_INTERVENE, 0.0)
 
@@ -120,9 +125,7 @@ def _run(
     bus = InprocBus(InprocConfig(wire_check=True), clock=clock)
     loop = NodeLoop(bus)
     cell = FakeCell(bus, clock, success_prob, teleop)
-    learner_cfg = LearnerConfig(
-        obs=OBS, policy=POLICY, checkpoint_dir=str(tmp_path / "l"), warmup_transitions=10_000
-    )
+    learner_cfg = LearnerConfig(obs=OBS, policy=POLICY, checkpoint_dir=str(tmp_path / "l"))
     learner = LearnerNode(bus, learner_cfg)
     loop.add(cell)
     loop.add(learner)
@@ -168,22 +171,22 @@ def test_intervened_steps_are_executed_flagged_and_routed_to_both_buffers(
     assert s["interventions"] == 1 and s["human_steps"] == 3
     assert [seq for seq, _ in s["sent"]] == list(range(1, 12))  # 8 online + 3 demo copies
     core = learner.core
-    assert core.replay.num_transitions == 8 and core.demo.num_transitions == 3
+    assert core.online.num_transitions == 8 and core.demo.num_transitions == 3
     demo = core.demo.valid_indices()
     assert core.demo.flags["intervened"][demo].all()
     assert np.allclose(core.demo.action[demo][:, :6], [1, 0, 0, 0, 0, 0])
-    assert core.replay.flags["intervened"][core.replay.valid_indices()].sum() == 3
+    assert core.online.flags["intervened"][core.online.valid_indices()].sum() == 3
 
 
 def test_rlif_penalises_the_refused_policy_action_once(tmp_path: Path) -> None:
     actor, learner, cell = _run(tmp_path, hil=_hil("rlif"), teleop=_operator)
     core = learner.core
     assert core.demo.num_transitions == 0
-    idx = core.replay.valid_indices()
-    rewards = core.replay.reward[idx]
+    idx = core.online.valid_indices()
+    rewards = core.online.reward[idx]
     assert len(idx) == 9 and sorted(rewards.tolist()) == [-1.0] + [0.0] * 8
     penalty = idx[rewards == -1.0][0]
-    assert core.replay.flags["terminated"][penalty] and not core.replay.flags["intervened"][penalty]
+    assert core.online.flags["terminated"][penalty] and not core.online.flags["intervened"][penalty]
     assert [a.intervened for a in cell.actions].count(True) == 3
     assert actor.summary()["interventions"] == 1
 
@@ -191,16 +194,16 @@ def test_rlif_penalises_the_refused_policy_action_once(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["bc", "dagger"])
 def test_bc_and_dagger_keep_only_the_human_steps_as_demos(tmp_path: Path, mode: RouteMode) -> None:
     actor, learner, cell = _run(tmp_path, hil=_hil(mode), teleop=_operator)
-    assert len(cell.actions) == 8 and actor.total_steps == 8  # the policy's steps still run
+    assert len(cell.actions) == 8 and actor.core.env_steps == 8  # the policy's steps still run
     core = learner.core
-    assert core.replay.num_transitions == 0 and core.demo.num_transitions == 3
+    assert core.online.num_transitions == 0 and core.demo.num_transitions == 3
     assert [seq for seq, _ in actor.summary()["sent"]] == [1, 2, 3]
 
 
 def test_without_a_teleop_topic_nothing_is_arbitrated(tmp_path: Path) -> None:
     actor, learner, cell = _run(tmp_path, teleop=_operator)  # commands sent, not listened to
-    assert actor.hil is None and not any(a.intervened for a in cell.actions)
-    assert learner.core.demo.num_transitions == 0 and learner.core.replay.num_transitions == 8
+    assert actor.core.hil is None and not any(a.intervened for a in cell.actions)
+    assert learner.core.demo.num_transitions == 0 and learner.core.online.num_transitions == 8
 
 
 FLICKER = (0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)  # success_prob after step k
@@ -218,8 +221,8 @@ def test_the_success_hold_filters_a_flickering_reward(
 ) -> None:
     env = BusEnvConfig(episode_steps=8, hold=HoldConfig(hold_frames=hold))
     actor, learner, _ = _run(tmp_path, env=env, success_prob=lambda k: FLICKER[k])
-    assert actor.summary()["successes"] == 1 and actor.total_steps == steps
+    assert actor.summary()["successes"] == 1 and actor.core.env_steps == steps
     core = learner.core
-    idx = core.replay.valid_indices()
-    assert core.replay.reward[idx].tolist() == rewards
-    assert core.replay.flags["terminated"][idx].tolist() == [False] * (steps - 1) + [True]
+    idx = core.online.valid_indices()
+    assert core.online.reward[idx].tolist() == rewards
+    assert core.online.flags["terminated"][idx].tolist() == [False] * (steps - 1) + [True]

@@ -18,10 +18,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def test_node_and_graph_commands_parse() -> None:
     p = _parser()
-    args = p.parse_args(["node", "learner", "--param", "warmup_transitions=5", "--domain-id", "7"])
+    args = p.parse_args(["node", "learner", "--param", "checkpoint_every_s=5", "--domain-id", "7"])
     assert (args.kind, args.param, args.domain_id, args.backend) == (
         "learner",
-        ["warmup_transitions=5"],
+        ["checkpoint_every_s=5"],
         7,
         "dds",
     )

@@ -11,6 +11,7 @@ import pytest
 from robot_rl.bus import SimClock
 from robot_rl.bus.inproc import InprocBus
 from robot_rl.bus.msgs import PoseStamped
+from robot_rl.loop.delivery import step_crc
 from robot_rl.nodes.actor import ActorNode, ActorNodeConfig
 from robot_rl.nodes.bus_env import BusEnv, BusEnvConfig, ResetFailedError
 from robot_rl.nodes.impedance_bridge import BridgeConfig, ImpedanceBridge
@@ -19,13 +20,17 @@ from robot_rl.nodes.loop import NodeLoop
 from robot_rl.nodes.observation import ObsConfig, StaleObservationError
 from robot_rl.nodes.policy import PolicyConfig
 from robot_rl.nodes.reset import ResetConfig, ResetNode
-from robot_rl.nodes.transitions import step_crc
 from robot_rl.nodes.twin import TwinNode, TwinNodeConfig
 
 pytestmark = pytest.mark.twin
 
 OBS = ObsConfig(max_age_s=0.0)
-POLICY = PolicyConfig(hidden_dims=(16, 16), batch_size=8, replay_capacity=1000)
+POLICY = PolicyConfig(
+    task="reach",
+    overrides="{sac: {actor: {hidden_dims: [16, 16]}, critic: {hidden_dims: [16, 16]},"
+    " batch_size: 8, replay: {capacity_frames: 1000}}, random_steps: 8,"
+    " weights_every_updates: 5}",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +46,6 @@ def graph(tmp_path_factory: pytest.TempPathFactory) -> dict:
             obs=OBS,
             policy=POLICY,
             checkpoint_dir=str(tmp / "learner"),
-            warmup_transitions=8,
-            weights_every_updates=5,
         ),
     )
     bridge = ImpedanceBridge(bus, BridgeConfig(calibration="default", task="reach"))
@@ -79,7 +82,7 @@ def test_learner_stored_exactly_what_the_actor_sent(graph: dict) -> None:
     assert [seq for seq, _ in sent] == list(range(1, 25))
     assert learner.core.intake.highest == {"actor0": 24}
     assert actor.sender.all_acked and actor.sender.resent == 0
-    replay = learner.core.replay
+    replay = learner.core.online
     idx = replay.valid_indices()
     assert len(idx) == 24
     for (_, crc), i in zip(sent, idx, strict=True):
@@ -101,10 +104,10 @@ def test_lock_step_never_waited_out_a_peer(graph: dict) -> None:
 
 def test_each_episode_ends_once_by_one_reason(graph: dict) -> None:
     core = graph["learner"].core
-    idx = core.replay.valid_indices()
-    ended = core.replay.flags["truncated"][idx] | core.replay.flags["terminated"][idx]
+    idx = core.online.valid_indices()
+    ended = core.online.flags["truncated"][idx] | core.online.flags["terminated"][idx]
     assert ended.sum() == 2  # each episode ends exactly once, by one reason
-    assert not (core.replay.flags["truncated"][idx] & core.replay.flags["terminated"][idx]).any()
+    assert not (core.online.flags["truncated"][idx] & core.online.flags["terminated"][idx]).any()
 
 
 def test_reset_without_a_reset_node_is_a_clear_error() -> None:
