@@ -28,8 +28,15 @@ def _train(args: argparse.Namespace) -> int:
     from robot_rl.twin.tasks import TASKS
 
     # Everything that can be wrong with the config is checked before the run folder exists.
-    cfg = run_config(args.task, args.obs, args.config)
-    if cfg.task not in TASKS:
+    cfg = run_config(args.task, args.obs, args.config, args.env, args.env_kwargs)
+    if cfg.env_id:
+        import gymnasium as gym
+
+        try:
+            gym.spec(cfg.env_id)
+        except gym.error.Error as exc:
+            raise ConfigError(f"env_id: {exc}") from None
+    elif cfg.task not in TASKS:
         hint = closest(cfg.task, TASKS)
         raise ConfigError(f"task: unknown task {cfg.task!r}{hint}; known: {sorted(TASKS)}")
     for name in ("seed", "env_steps", "demos", "eval_every_steps", "eval_episodes", "hil"):
@@ -40,7 +47,8 @@ def _train(args: argparse.Namespace) -> int:
         cfg.stop_at_success = None
     cfg.__post_init__()
     check_paths(cfg)
-    run_dir = Path(args.out or f"runs/{cfg.task}-{cfg.obs}-s{cfg.seed}")
+    name = cfg.env_id.replace("/", "_") if cfg.env_id else f"{cfg.task}-{cfg.obs}"
+    run_dir = Path(args.out or f"runs/{name}-s{cfg.seed}")
     if args.fresh and run_dir.exists():
         run_dir = run_dir.with_name(f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}")
     changes = check_resume(run_dir, cfg, args.allow_config_change)
@@ -109,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--task", help="registered twin task (default: the YAML's, else pick_cube)")
     tr.add_argument("--obs", choices=["state", "pixels"], help="default: the YAML's, else state")
     tr.add_argument("--config", help="YAML overriding the embedded default (TrainConfig keys)")
+    tr.add_argument(
+        "--env", help="a registered gymnasium env id to train on instead of a twin task"
+    )
+    tr.add_argument("--env-kwargs", help="JSON keyword arguments of --env, e.g. '{\"g\": 9.81}'")
     tr.add_argument("--seed", type=int)
     tr.add_argument("--env-steps", type=int, help="budget of env steps (10 per robot-second)")
     tr.add_argument("--demos", type=int, help="scripted demos to record first (0: none)")

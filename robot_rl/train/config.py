@@ -226,9 +226,16 @@ def _in_file(path: str | Path, data: dict[str, Any], base: TrainConfig | None) -
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def run_config(task: str | None, obs: str | None, path: str | Path | None) -> TrainConfig:
+def run_config(
+    task: str | None,
+    obs: str | None,
+    path: str | Path | None,
+    env_id: str | None = None,
+    env_kwargs_json: str | None = None,
+) -> TrainConfig:
     """``robot-rl train``'s config: the embedded default of the task and observation mode
-    (from the command line, else the YAML, else pick_cube from state), the YAML on top.
+    (from the command line, else the YAML, else pick_cube from state), the YAML on top;
+    or, with ``env_id``, a foreign gymnasium env's default (`gym_config`).
 
     So a YAML that says ``obs: pixels`` starts from the pixel default (64x64 images, the
     small encoder), not from the state default with pixels switched on.
@@ -238,6 +245,10 @@ def run_config(task: str | None, obs: str | None, path: str | Path | None) -> Tr
         data["task"] = task
     if obs is not None:
         data["obs"] = obs
+    if env_id is not None:
+        data["env_id"] = env_id
+    if env_kwargs_json is not None:
+        data["env_kwargs"] = env_kwargs_json
     return _in_file(path, data, None) if path is not None else from_dict(data)
 
 

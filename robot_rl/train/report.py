@@ -67,6 +67,7 @@ def summary_table(
         ("final eval success", f"{last.success:.0%}" if last else "-"),
         ("best eval success", f"{best.success:.0%} at {best.env_steps} steps" if best else "-"),
         ("first >= 80%", f"{first_hit.env_steps} steps" if first_hit else "not reached"),
+        ("final eval return", f"{last.mean_return:.1f}" if last else "-"),
         ("gradient updates", f"{updates} ({updates / max(wall_s, 1e-9):.0f}/s wall)"),
         ("wall time", f"{wall_s / 60:.1f} min"),
         ("plot", str(run_dir / "success_vs_robot_minutes.png")),
