@@ -4,7 +4,7 @@ not [-1, 1] (a gripper on [0, 2]), by the adapters and by the whole `robot-rl tr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -23,7 +23,7 @@ class DictBounds(gym.Env[dict[str, Any], np.ndarray]):
     """Dict observation (a position Box and a velocity Box, no ``state`` key), actions on
     [LOW, HIGH]; records every action it is given. Succeeds when action[1] > 1.5."""
 
-    seen: list[np.ndarray] = []  # every action any instance received
+    seen: ClassVar[list[np.ndarray]] = []  # every action any instance received
 
     def __init__(self) -> None:
         self.observation_space = gym.spaces.Dict(
