@@ -1,8 +1,9 @@
-"""A plain rclpy node (Fast DDS) and the `dds` backend (Cyclone) in one process, on loopback.
+"""An rclpy node (Fast DDS) and the `dds` backend (Cyclone) in one process, on loopback.
 
 The full matrix (every type, both ways, Jazzy and Kilted) is benchmarks/bench_ros_interop.py;
 these are the cases that broke: nested types under Fast DDS 3's type information (Kilted),
-and the first fragmented sample from Fast DDS to a volatile Cyclone reader.
+the first fragmented sample from Fast DDS to a volatile Cyclone reader, and services, which
+cross the stacks only over the route topics (robot_rl.bus.topic_service).
 """
 
 from __future__ import annotations
@@ -18,9 +19,21 @@ from conftest import DOMAIN_ID
 
 from robot_rl.bus.dds.bus import DdsBus
 from robot_rl.bus.dds.config import DdsConfig
-from robot_rl.bus.msgs import Header, Image, Point, Pose, PoseStamped, Quaternion, Time
+from robot_rl.bus.msgs import (
+    Header,
+    Image,
+    Point,
+    Pose,
+    PoseStamped,
+    Quaternion,
+    Reset,
+    ResetRequest,
+    ResetResponse,
+    Time,
+)
 from robot_rl.bus.qos import QoS
 from robot_rl.bus.ros2 import Ros2Bus, Ros2Config
+from robot_rl.bus.service import Responder
 
 LOOPBACK = Path(__file__).resolve().parents[1] / "graph" / "cyclonedds_loopback.xml"
 WAIT_S = 20.0  # a bound only a broken setup reaches
@@ -91,3 +104,23 @@ def test_only_images_before_cyclones_first_heartbeat_can_be_lost(
     assert got == sent[len(sent) - len(got) :]  # a lost frame is only ever a leading one
     assert len(got) >= len(sent) - 1
     assert _send(dds, ros, "/interop/image_b", sent, fps=30) == sent
+
+
+@pytest.mark.parametrize("server_on", ["dds", "rclpy"])
+def test_deferred_reset_crosses_the_stacks(stacks: tuple[Ros2Bus, DdsBus], server_on: str) -> None:
+    # Native requests never cross (docs/bus.md); our clients call over the route topics,
+    # which every server of ours answers, so the reset node may run on either stack.
+    ros, dds = stacks
+    server, client = (dds, ros) if server_on == "dds" else (ros, dds)
+    held: list[tuple[ResetRequest, Responder[ResetResponse]]] = []
+    srv = server.serve_deferred("/interop/reset", Reset, lambda req, r: held.append((req, r)))
+    for seed in (1, 2, 3):
+        pending = client.request_async("/interop/reset", Reset, ResetRequest(seed=seed), WAIT_S)
+        assert _spin([ros, dds], lambda: bool(held))
+        _spin([ros, dds], lambda: False, timeout_s=1.2)  # resends while the reply is held
+        assert not pending.done() and len(held) == 1  # each request is handled once
+        req, responder = held.pop()
+        responder.reply(ResetResponse(ok=True, message=f"seed {req.seed}"))
+        assert _spin([ros, dds], pending.done)
+        assert pending.result() == ResetResponse(ok=True, message=f"seed {seed}")
+    assert srv.stats.received == 3 and srv.stats.rejected == 0
