@@ -9,7 +9,8 @@ domain; the sender waits until BOTH ends report the match (Fast DDS reports it a
 before Cyclone, and a message sent in between is lost), then sends ``--count`` messages on
 a reliable KEEP_LAST(count) topic (images paced at 30 fps, as a camera sends them, and
 once more in one burst); the matrix prints the share that arrived equal to what was sent.
-The Reset service is tried both ways (client on one stack, server on the other).
+The Reset service is tried both ways (client on one stack, server on the other; our clients
+call over the route topics, robot_rl.bus.topic_service).
 Fast DDS uses tests/ros/fastdds_loopback.xml, Cyclone tests/graph/cyclonedds_loopback.xml.
 Results: benchmarks/RESULTS.md ("ROS 2 interop").
 """

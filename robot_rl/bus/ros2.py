@@ -7,8 +7,9 @@ module (``geometry_msgs.msg``), so nothing beyond rclpy and the message packages
 needed (no ``rosidl_runtime_py``, which no ROS 2 wheel on PyPI provides).
 
 Deferred service replies use rclpy's coroutine service callbacks (the executor resumes an
-``async def`` callback once the Future it awaits is done), and ``request_async`` wraps
-``call_async``: no callback ever spins. A suspended coroutine holds its callback group,
+``async def`` callback once the Future it awaits is done); servers also answer over topics
+and ``request_async`` calls over them (robot_rl.bus.topic_service), so requests cross to
+the dds backend: no callback ever spins. A suspended coroutine holds its callback group,
 so every service gets its own `ReentrantCallbackGroup`: while a request waits, the node's
 subscriptions, timers and other services keep running. rclpy is imported only when a
 `Ros2Bus` is created; it installs from PyPI (``ros-jazzy-rclpy``, docs/robot_bringup.md)
@@ -30,6 +31,7 @@ from robot_rl.bus.qos import DEFAULT, Durability, History, QoS, Reliability
 from robot_rl.bus.service import CallbackGuard, PendingReply, Responder, ServiceCalls
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
+from robot_rl.bus.topic_service import TopicClient, TopicServer
 
 M = TypeVar("M", bound=Message)
 Req = TypeVar("Req", bound=Message)
@@ -152,16 +154,20 @@ class Ros2Subscription:
 
 
 class Ros2Server:
-    """An rclpy service whose handler works on our message classes."""
+    """An rclpy service whose handler works on our message classes, plus its route
+    topics for our clients (robot_rl.bus.topic_service)."""
 
     def __init__(self, node: Any, service: Any) -> None:
         self._node = node
         self._service = service
         self.stats = SubscriptionStats()
+        self.route: TopicServer[Any, Any] | None = None
 
     def close(self) -> None:
         """Destroy the service."""
         self._node.destroy_service(self._service)
+        if self.route is not None:
+            self.route.close()
 
 
 class Ros2Timer:
@@ -199,7 +205,7 @@ class Ros2Bus(ServiceCalls):
             self._node.set_parameters([parameter.Parameter("use_sim_time", value=True)])
         self._executor = executors.SingleThreadedExecutor()
         self._executor.add_node(self._node)
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[str, TopicClient[Any, Any]] = {}
         # rclpy itself refuses to spin inside a callback; this guard is never entered here.
         self._guard = CallbackGuard()
 
@@ -284,38 +290,24 @@ class Ros2Bus(ServiceCalls):
             srv_cls, service, on_request, callback_group=groups.ReentrantCallbackGroup()
         )
         server = Ros2Server(self._node, ros_service)
+        server.route = TopicServer(self, service, srv_type, handler, server.stats)
         return server
 
     def request_async(
         self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
     ) -> PendingReply[Resp]:
-        """``client.call_async`` once the service is ready; the reply arrives as the
-        executor spins. The client is kept for later calls."""
-        srv_cls = _ros_class(srv_type.ros_type)
+        """Send a request over the route topics (once they match) without waiting: our
+        servers answer there whatever their stack, which rclpy's native client cannot
+        reach on a Cyclone server (robot_rl.bus.topic_service). The client is kept."""
+        if type(request) is not srv_type.request:
+            raise TypeError(
+                f"{service} takes {srv_type.request.__name__}, got {type(request).__name__}"
+            )
         key = f"{service} {srv_type.ros_type}"
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = self._node.create_client(srv_cls, service)
-        ros_request = self._to_ros(request, srv_cls.Request)
-        sent: list[Any] = []  # the rclpy future, once called
-
-        def poll() -> None:
-            if not sent and client.service_is_ready():
-                sent.append(client.call_async(ros_request))
-                pending.sent = True
-            if sent and sent[0].done():
-                try:
-                    pending.set_result(self._from_ros(sent[0].result(), srv_type.response))
-                except CdrError as exc:
-                    pending.set_error(exc)
-
-        def expire() -> None:
-            if sent:
-                client.remove_pending_request(sent[0])
-
-        pending: PendingReply[Resp] = PendingReply(service, timeout_s, poll, expire)
-        poll()
-        return pending
+            client = self._clients[key] = TopicClient(self, service, srv_type)
+        return client.request(request, timeout_s)
 
     def close(self) -> None:
         """Destroy the node."""

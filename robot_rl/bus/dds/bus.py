@@ -31,7 +31,7 @@ from robot_rl.bus.dds.config import DdsConfig
 from robot_rl.bus.dds.domain import ensure_domain
 from robot_rl.bus.dds.idl import RawCdr, carrier, from_stock, raw_type, stock_type, to_stock
 from robot_rl.bus.dds.qos import to_cyclone
-from robot_rl.bus.dds.service import DdsClient, DdsServer
+from robot_rl.bus.dds.service import DdsServer
 from robot_rl.bus.errors import BusError, TopicTypeError
 from robot_rl.bus.msgs.base import Message, ServiceType
 from robot_rl.bus.msgs.builtin_interfaces import Time
@@ -47,6 +47,7 @@ from robot_rl.bus.service import (
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
 from robot_rl.bus.timers import Timer, TimerSet
+from robot_rl.bus.topic_service import TopicClient, TopicServer
 
 M = TypeVar("M", bound=Message)
 Req = TypeVar("Req", bound=Message)
@@ -54,7 +55,7 @@ Resp = TypeVar("Resp", bound=Message)
 
 _ANY = SampleState.Any | ViewState.Any | InstanceState.Any
 _TAKE_N = 64
-_MATCH_POLL_S = 0.01  # longest wait while a request waits for its server to match
+_MATCH_POLL_S = 0.01  # longest wait while a request waits for a match or a resend
 _log = logging.getLogger(__name__)
 
 
@@ -161,7 +162,7 @@ class DdsBus(ServiceCalls):
         self._topics: dict[str, tuple[Topic[Any], type[Message]]] = {}
         self._subscriptions: list[DdsSubscription] = []
         self._servers: list[DdsServer[Any, Any]] = []
-        self._clients: dict[str, DdsClient[Any, Any]] = {}
+        self._clients: dict[str, TopicClient[Any, Any]] = {}
         self._writers: list[DataWriter[Any]] = []
         self._timers = TimerSet()
         self._guard = CallbackGuard()
@@ -255,8 +256,8 @@ class DdsBus(ServiceCalls):
         deadline = self._timers.next_deadline_ns()
         if deadline is not None and not self.clock.is_sim:
             wait_s = min(wait_s, max(0.0, (deadline - self.clock.now_ns()) * 1e-9))
-        if any(client.waiting_for_server for client in self._clients.values()):
-            wait_s = min(wait_s, _MATCH_POLL_S)  # matching is polled, not waitable
+        if any(client.waiting for client in self._clients.values()):
+            wait_s = min(wait_s, _MATCH_POLL_S)  # matching and resends are polled
         if wait_s > 0:
             self._waitset.wait(duration(seconds=wait_s))
         return self._drain() + self._fire_due()
@@ -272,14 +273,14 @@ class DdsBus(ServiceCalls):
         srv_type: ServiceType[Req, Resp],
         handler: Callable[[Req, Responder[Resp]], None],
     ) -> DdsServer[Req, Resp]:
-        """Serve with ``handler(request, responder)``, which may reply later."""
+        """Serve with ``handler(request, responder)``, which may reply later: ROS clients
+        natively (rmw_cyclonedds's format) and our clients of any stack over the route
+        topics (robot_rl.bus.topic_service)."""
+        fq = self._name(service)
         server = DdsServer(
-            self._participant,
-            self._name(service),
-            srv_type,
-            handler,
-            self.config.reply_match_timeout_s,
+            self._participant, fq, srv_type, handler, self.config.reply_match_timeout_s
         )
+        server.route = TopicServer(self, fq, srv_type, handler, server.stats)
         self._waitset.attach(server.condition)
         self._servers.append(server)
         return server
@@ -287,7 +288,8 @@ class DdsBus(ServiceCalls):
     def request_async(
         self, service: str, srv_type: ServiceType[Req, Resp], request: Req, timeout_s: float
     ) -> PendingReply[Resp]:
-        """Send a request (once a server matches) without waiting; see `PendingReply`."""
+        """Send a request over the route topics (once they match) without waiting; see
+        `PendingReply` and robot_rl.bus.topic_service."""
         if type(request) is not srv_type.request:
             raise TypeError(
                 f"{service} takes {srv_type.request.__name__}, got {type(request).__name__}"
@@ -296,8 +298,7 @@ class DdsBus(ServiceCalls):
         key = f"{fq} {srv_type.ros_type}"
         client = self._clients.get(key)
         if client is None:
-            client = self._clients[key] = DdsClient(self._participant, fq, srv_type)
-            self._waitset.attach(client.condition)
+            client = self._clients[key] = TopicClient(self, fq, srv_type)
         return client.request(request, timeout_s)
 
     def close(self) -> None:

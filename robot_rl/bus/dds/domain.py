@@ -1,4 +1,11 @@
-"""Creating a Cyclone domain with an explicit XML configuration, once per process."""
+"""Creating a Cyclone domain with an explicit XML configuration, once per process.
+
+Every domain gets `INTEROP_XML` in front of the user's configuration: Cyclone ignores the
+XTypes type information of Fast DDS participants (vendor id 1.15) and matches their
+endpoints by type name, as rmw_fastrtps itself does. Fast DDS 3 (ROS 2 Kilted) sends type
+objects that Cyclone 11 rejects as invalid, and without this no topic with a nested type
+(Header, Time, Pose...) would ever match (docs/bus.md, "Interop with rclpy nodes").
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,13 @@ from cyclonedds.core import DDSException
 from cyclonedds.domain import Domain
 
 from robot_rl.bus.errors import BusError
+
+FAST_DDS_VENDOR_ID = "1.15"  # eProsima, as RTPS announces it
+INTEROP_XML = (
+    '<CycloneDDS><Domain Id="any"><Compatibility>'
+    f"<IgnoreTypeInformation>{FAST_DDS_VENDOR_ID}</IgnoreTypeInformation>"
+    "</Compatibility></Domain></CycloneDDS>"
+)
 
 _domains: dict[int, tuple[str, Domain]] = {}
 
@@ -20,15 +34,19 @@ def config_text(config: str) -> str:
     return "file://" + os.path.abspath(stripped)
 
 
+def full_config(config: str) -> str:
+    """`INTEROP_XML`, then ``config`` (empty: ``CYCLONEDDS_URI``), in Cyclone's
+    comma-separated list form; later sources override earlier ones."""
+    user = config_text(config) if config.strip() else os.environ.get("CYCLONEDDS_URI", "")
+    return f"{INTEROP_XML},{user}" if user.strip() else INTEROP_XML
+
+
 def ensure_domain(domain_id: int, config: str) -> None:
-    """Create domain ``domain_id`` with ``config`` unless done already. Empty ``config``:
-    do nothing, so the participant uses ``CYCLONEDDS_URI`` or Cyclone's defaults.
+    """Create domain ``domain_id`` with `full_config` of ``config`` unless done already.
 
     Raises `BusError` if the domain already exists in this process with another config.
     """
-    if not config:
-        return
-    text = config_text(config)
+    text = full_config(config)
     known = _domains.get(domain_id)
     if known is not None:
         if known[0] != text:

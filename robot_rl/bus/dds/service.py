@@ -1,19 +1,18 @@
-"""ROS 2 services over DDS as rmw_cyclonedds does them.
+"""The native side of a dds-backend server: ROS 2 services as rmw_cyclonedds does them.
 
 A request travels on ``rq/<service>Request`` and its reply on ``rr/<service>Reply``. The
 payload is the message prefixed by a 16-byte header, ``uint64 client_guid`` and
 ``int64 sequence_number``, right after the encapsulation header. The server copies the
-header into its reply, and a client keeps only replies that carry its own guid and one of
-its outstanding sequence numbers. Servers may reply later than their handler returns
-(deferred replies), and clients never block: the bus's ``spin_once`` moves both on.
-(rmw_fastrtps carries the same information in RTPS inline QoS instead, which the Python
-binding cannot reach, so these services interoperate with rmw_cyclonedds only.)
+header into its reply. This serves ROS clients on rmw_cyclonedds (``ros2 service call``
+with ``RMW_IMPLEMENTATION=rmw_cyclonedds_cpp``). rmw_fastrtps carries the same information
+in RTPS inline QoS instead, which the Python binding cannot reach; our own clients of
+every backend therefore call over topics (robot_rl.bus.topic_service), which every server
+of ours also answers.
 """
 
 from __future__ import annotations
 
 import logging
-import secrets
 import struct
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +32,7 @@ from robot_rl.bus.errors import CdrError
 from robot_rl.bus.msgs.base import Message, ServiceType
 from robot_rl.bus.names import service_to_dds
 from robot_rl.bus.qos import SERVICES
-from robot_rl.bus.service import PendingReply, Responder
+from robot_rl.bus.service import Responder
 from robot_rl.bus.subscription import SubscriptionStats
 
 Req = TypeVar("Req", bound=Message)
@@ -115,6 +114,7 @@ class DdsServer(Generic[Req, Resp]):
         self._reply_raw = raw_type(srv_type.response, True)
         self._match_timeout_s = reply_match_timeout_s
         self.closed = False
+        self.route: Any = None  # the TopicServer answering our clients, closed with this
 
     def process(self) -> int:
         """Hand every pending request to the handler. Returns the number taken."""
@@ -160,84 +160,5 @@ class DdsServer(Generic[Req, Resp]):
     def close(self) -> None:
         """Stop serving (the entities go when the bus closes)."""
         self.closed = True
-
-
-class DdsClient(Generic[Req, Resp]):
-    """Sends requests of one service and collects the matching replies without blocking.
-
-    `request` returns a `PendingReply` at once; `poll` (run by the bus's ``spin_once`` and
-    by ``PendingReply.done``) sends requests once a server is matched, takes replies and
-    completes the pending ones. Replies for other clients (same topic) are dropped.
-    """
-
-    def __init__(
-        self, participant: DomainParticipant, fq_name: str, srv_type: ServiceType[Req, Resp]
-    ) -> None:
-        rq, rr = service_to_dds(fq_name)
-        qos = to_cyclone(SERVICES)
-        self.name = fq_name
-        self.srv_type = srv_type
-        self.stats = SubscriptionStats()
-        self.writer: DataWriter[Any] = DataWriter(
-            participant, _topic(participant, rq, srv_type.request), qos=qos
-        )
-        self.reader: DataReader[Any] = DataReader(
-            participant, _topic(participant, rr, srv_type.response), qos=qos
-        )
-        self.condition = ReadCondition(self.reader, _ANY)
-        self._request_raw = raw_type(srv_type.request, True)
-        self.guid = secrets.randbits(64) or 1
-        self.seq = 0
-        self._unsent: list[tuple[Req, PendingReply[Resp]]] = []
-        self._sent: dict[int, PendingReply[Resp]] = {}
-
-    @property
-    def waiting_for_server(self) -> bool:
-        """Requests wait for a server to match (discovery is polled, not waited on)."""
-        return bool(self._unsent)
-
-    def server_matched(self) -> bool:
-        """True once a server's request reader and reply writer are both matched."""
-        return bool(self.writer.get_matched_subscriptions()) and bool(
-            self.reader.get_matched_publications()
-        )
-
-    def request(self, request: Req, timeout_s: float) -> PendingReply[Resp]:
-        """Queue ``request``; it goes out as soon as a server is matched."""
-        pending: PendingReply[Resp] = PendingReply(self.name, timeout_s, poll=self.poll)
-        self._unsent.append((request, pending))
-        self.poll()
-        return pending
-
-    def poll(self) -> int:
-        """Send what can be sent, complete what was answered, expire what is late.
-        Returns the number of pending replies completed."""
-        if self._unsent and self.server_matched():
-            for request, pending in self._unsent:
-                self.seq += 1
-                self.writer.write(
-                    carrier(self._request_raw, encode_with_header(self.guid, self.seq, request))
-                )
-                pending.sent = True
-                self._sent[self.seq] = pending
-            self._unsent.clear()
-        completed = self._take_replies()
-        now = time.monotonic()
-        for pending in [p for _, p in self._unsent] + list(self._sent.values()):
-            if now >= pending.deadline:
-                pending.expire()
-        self._unsent = [(r, p) for r, p in self._unsent if not p.finished]
-        self._sent = {seq: p for seq, p in self._sent.items() if not p.finished}
-        return completed
-
-    def _take_replies(self) -> int:
-        completed = 0
-        for _, (guid, seq, reply) in _take_valid(
-            self.reader, self.srv_type.response, self.stats, self.name
-        ):
-            pending = self._sent.get(seq) if guid == self.guid else None
-            if pending is not None and not pending.finished:
-                self.stats.received += 1
-                pending.set_result(reply)
-                completed += 1
-        return completed
+        if self.route is not None:
+            self.route.close()

@@ -30,6 +30,7 @@ from robot_rl.bus.msgs.robot_rl_interfaces import (
     ResetRequest,
     ResetResponse,
     RewardEstimate,
+    ServiceFrame,
     TeleopCommand,
     Transition,
     TransitionAck,
@@ -79,6 +80,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     RewardEstimate,
     TeleopCommand,
     EpisodeEvent,
+    ServiceFrame,
     ResetRequest,
     ResetResponse,
 )
@@ -126,6 +128,7 @@ __all__ = [
     "ResetRequest",
     "ResetResponse",
     "RewardEstimate",
+    "ServiceFrame",
     "ServiceType",
     "String",
     "TeleopCommand",

@@ -112,6 +112,16 @@ class TransitionAck(Message):
 
 
 @dataclass(frozen=True, eq=False, slots=True)
+class ServiceFrame(Message):
+    """A service request or reply over topics between stacks (robot_rl.bus.topic_service)."""
+
+    __ros_type__: ClassVar[str] = "robot_rl_interfaces/msg/ServiceFrame"
+    client: UInt64 = 0
+    seq: Int64 = 0
+    cdr: UInt8Seq = field(default_factory=empty_uint8)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
 class PolicyWeights(Message):
     """A versioned snapshot of the trainable parameters, learner -> actors."""
 
