@@ -26,6 +26,7 @@ from robot_rl.twin.native_law import (
     CellLaw,
     ChunkStepper,
     add_impedance_actuators,
+    mjx_collision_shapes,
 )
 from robot_rl.twin.variants import get_variant
 
@@ -62,12 +63,17 @@ class CellConfig:
     # Refresh the nullspace pseudo-inverse every N ticks (1 = every tick, like the robot's
     # controller); 10 keeps the posture term within the Python loop's budget.
     nullspace_refresh_ticks: int = 10
+    # Collision shapes: "exact" (the scene as authored) or "mjx" (shapes MJX cannot collide
+    # replaced by ones it can: native_law.mjx_collision_shapes; the MJX cell's scene).
+    collision: Literal["exact", "mjx"] = "exact"
 
     def __post_init__(self) -> None:
         if self.law not in ("native", "python"):
             raise ValueError(f"CellConfig.law must be 'native' or 'python', got {self.law!r}")
         if self.chunk_ticks < 1:
             raise ValueError(f"CellConfig.chunk_ticks must be >= 1, got {self.chunk_ticks}")
+        if self.collision not in ("exact", "mjx"):
+            raise ValueError(f"CellConfig.collision: 'exact' or 'mjx', not {self.collision!r}")
         get_variant(self.variant)  # unknown names fail here, listing the registered ones
 
 
@@ -104,6 +110,8 @@ class TwinCell:
             self._add_cameras(spec)
             if self.cfg.law == "native":
                 add_impedance_actuators(spec, self.cfg.impedance)
+            if self.cfg.collision == "mjx":
+                mjx_collision_shapes(spec)
             model = spec.compile()
             self.variant.apply_to_model(model)
         self.model = model

@@ -229,12 +229,7 @@ class ChunkStepper:
     ) -> None:
         """``run_track`` for the given cells on the calling thread (no other thread may step
         them meanwhile)."""
-        n_ticks = pos.shape[1]
-        starts = np.arange(0, n_ticks, self.chunk)
-        ends = np.minimum(starts + self.chunk, n_ticks) - 1
-        # Chunk targets: the midpoint of each chunk's (linear) segment, its middle orientation.
-        chunk_pos = 0.5 * (pos[:, starts] + pos[:, ends])
-        chunk_quat = quat[:, (starts + ends) // 2]
+        starts, ends, chunk_pos, chunk_quat = chunk_targets(pos, quat, self.chunk)
         self._run_group(cells, chunk_pos, chunk_quat, starts, ends, max_error_pos_m)
 
     def _run_group(
@@ -256,6 +251,33 @@ class ChunkStepper:
                 # The law from the post-mj_step1 state: target capped to the measured TCP, motors.
                 laws[i].update(chunk_pos[i, j], chunk_quat[i, j], cap_m)
                 _finish(c, ticks, more)
+
+
+def chunk_targets(
+    pos: np.ndarray, quat: np.ndarray, chunk: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-tick tracks (N, T, 3), (N, T, 4) -> each chunk's first and last tick (C,) and its
+    target: the midpoint of the chunk's (linear) segment (N, C, 3), its middle orientation
+    (N, C, 4)."""
+    n_ticks = pos.shape[1]
+    starts = np.arange(0, n_ticks, chunk)
+    ends = np.minimum(starts + chunk, n_ticks) - 1
+    return starts, ends, 0.5 * (pos[:, starts] + pos[:, ends]), quat[:, (starts + ends) // 2]
+
+
+def mjx_collision_shapes(spec: mujoco.MjSpec) -> None:
+    """Make ``spec`` collide in MJX: every colliding cylinder becomes the box around it
+    (half sizes r, r, h). MJX has no cylinder-box pair; the box never gives less clearance,
+    and its corners reach at most (sqrt(2) - 1) r further out (3.7 cm for the arm's base).
+    The geom's mass would change with its shape, so its body must declare its inertia."""
+    for geom in spec.geoms:
+        if geom.type != mujoco.mjtGeom.mjGEOM_CYLINDER or not (geom.contype or geom.conaffinity):
+            continue
+        if not geom.parent.explicitinertial:
+            raise ValueError(f"geom {geom.name!r}: its body's inertia would change with its shape")
+        r, h = geom.size[0], geom.size[1]
+        geom.type = mujoco.mjtGeom.mjGEOM_BOX
+        geom.size = [r, r, h]
 
 
 def _finish(c: TwinCell, ticks: int, next_chunk: bool) -> None:
