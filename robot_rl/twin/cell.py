@@ -23,11 +23,10 @@ from robot_rl.control.impedance import ImpedanceConfig, ImpedanceLaw
 from robot_rl.control.safety import Pose
 from robot_rl.twin.assets import CellCalibration, load_calibration
 from robot_rl.twin.native_law import (
-    TARGET_POS_BODY,
-    TARGET_ROT_BODY,
+    CellLaw,
     ChunkStepper,
-    JointTorques,
     add_impedance_actuators,
+    mjx_collision_shapes,
 )
 from robot_rl.twin.variants import get_variant
 
@@ -64,12 +63,17 @@ class CellConfig:
     # Refresh the nullspace pseudo-inverse every N ticks (1 = every tick, like the robot's
     # controller); 10 keeps the posture term within the Python loop's budget.
     nullspace_refresh_ticks: int = 10
+    # Collision shapes: "exact" (the scene as authored) or "mjx" (shapes MJX cannot collide
+    # replaced by ones it can: native_law.mjx_collision_shapes; the MJX cell's scene).
+    collision: Literal["exact", "mjx"] = "exact"
 
     def __post_init__(self) -> None:
         if self.law not in ("native", "python"):
             raise ValueError(f"CellConfig.law must be 'native' or 'python', got {self.law!r}")
         if self.chunk_ticks < 1:
             raise ValueError(f"CellConfig.chunk_ticks must be >= 1, got {self.chunk_ticks}")
+        if self.collision not in ("exact", "mjx"):
+            raise ValueError(f"CellConfig.collision: 'exact' or 'mjx', not {self.collision!r}")
         get_variant(self.variant)  # unknown names fail here, listing the registered ones
 
 
@@ -106,6 +110,8 @@ class TwinCell:
             self._add_cameras(spec)
             if self.cfg.law == "native":
                 add_impedance_actuators(spec, self.cfg.impedance)
+            if self.cfg.collision == "mjx":
+                mjx_collision_shapes(spec)
             model = spec.compile()
             self.variant.apply_to_model(model)
         self.model = model
@@ -139,14 +145,12 @@ class TwinCell:
         self._jacp, self._jacr = self._jac[:3], self._jac[3:]
         self._err_pos, self._err_rot = self._error[:3], self._error[3:]
         self._coriolis = np.zeros(7)
-        self.posture_q = HOME_Q.copy()
-        self._joint_torques = JointTorques(self.cfg.impedance, self.posture_q)
         self.tick_hook: TickHook | None = None
         self._last_target = (np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0]))
         self._stepper: ChunkStepper | None = None
+        self._native: CellLaw | None = None
         if self.cfg.law == "native":
-            self._tgt_pos = d.mocap_pos[m.body(TARGET_POS_BODY).mocapid[0]]
-            self._tgt_quat = d.mocap_quat[m.body(TARGET_ROT_BODY).mocapid[0]]
+            self._native = CellLaw(m, d, self.cfg.impedance, HOME_Q, self.tcp_site)
         self._renderer: mujoco.Renderer | None = None
         self.camera_ids = {name: m.camera(name).id for name in self.cfg.cameras}
         self.ticks = 0
@@ -221,10 +225,10 @@ class TwinCell:
             mujoco.mj_step1(self.model, d)
             mujoco.mju_mat2Quat(self._quat, d.site_xmat[site])
             target = setpoint(d.time, Pose(d.site_xpos[site].copy(), self._quat.copy()))
-            if self.cfg.law == "native":
-                refresh = self.ticks % self.cfg.chunk_ticks == 0
-                tau = self._native_joint_torques() if refresh else None
-                self.set_native_target(target.pos, target.quat, tau)
+            if self._native is not None:
+                self._native.set_target(target.pos, target.quat, None)
+                if self.ticks % self.cfg.chunk_ticks == 0:
+                    self._native.torques(self._native.ctrl7)
                 mujoco.mj_step2(self.model, d)
                 self.ticks += 1
                 if self.tick_hook is not None:
@@ -256,29 +260,17 @@ class TwinCell:
             capped += xpos
             self._control_and_step2(capped, quat[k])
 
-    # The native law's inputs (see native_law.py).
-    def set_native_target(
-        self, pos: np.ndarray, quat: np.ndarray, joint_tau: np.ndarray | None
-    ) -> None:
-        """Set the native law's target pose and, if given, the motor torques (Nm) it holds."""
-        self._tgt_pos[:] = pos
-        self._tgt_quat[:] = quat
-        if joint_tau is not None:
-            self._ctrl7[:] = joint_tau
+    def native_law(self) -> CellLaw:
+        """The native law's per-chunk side (``native_law.CellLaw``); ``law='native'`` only."""
+        if self._native is None:
+            raise ValueError("this cell runs the python reference law (CellConfig.law)")
+        return self._native
 
     def controller_target(self) -> Pose:
         """The target pose the law used at the last tick (what reached the controller)."""
-        if self.cfg.law == "native":
-            return Pose(self._tgt_pos.copy(), self._tgt_quat.copy())
+        if self._native is not None:
+            return Pose(self._native.target_pos.copy(), self._native.target_quat.copy())
         return Pose(self._last_target[0].copy(), self._last_target[1].copy())
-
-    def _native_joint_torques(self) -> np.ndarray:
-        """Posture + Coriolis torques for the current (post-``mj_step1``) state."""
-        mujoco.mj_jacSite(self.model, self.data, self._jacp, self._jacr, self.tcp_site)
-        np.subtract(self._bias7, self._grav7, out=self._coriolis)
-        return self._joint_torques(
-            self._jac_arm[None], self._q7[None], self._qd7[None], self._coriolis[None]
-        )[0]
 
     def _control_and_step2(self, target_pos: np.ndarray, target_quat: np.ndarray) -> None:
         """Reference law for the current (post-``mj_step1``) state, then finish the step.
@@ -352,9 +344,9 @@ class TwinCell:
         mujoco.mj_forward(self.model, d)
         # Start the rate limiter from the torque that holds the arm still (the bias forces).
         self.law.reset(d.qfrc_bias[:7] - d.qfrc_gravcomp[:7])
-        if self.cfg.law == "native":  # the springs start relaxed, at the measured pose
+        if self._native is not None:  # the springs start relaxed, at the measured pose
             pose = self.tcp_pose()
-            self.set_native_target(pose.pos, pose.quat, self._native_joint_torques())
+            self._native.update(pose.pos, pose.quat, None)
             mujoco.mj_forward(self.model, d)
 
     # ----------------------------------------------------------------------------- render

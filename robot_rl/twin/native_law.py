@@ -14,10 +14,11 @@ transmission on the TCP (MuJoCo applies their force through the site Jacobian):
 - 6 dampers, force ``-d * (J qdot)`` along the same axes, unclamped (as in the reference law).
   With the ``implicitfast`` integrator MuJoCo integrates them implicitly.
 
-What runs in Python, once per chunk of ``chunk_ticks`` ticks (vectorised over the cells):
-the target (the safety filter's interpolated setpoints averaged over the chunk, re-capped to
-the measured TCP), and the nullspace posture torque plus Coriolis compensation on the joint
-motors (zero-order hold; the reference law already holds the posture term for 10 ticks).
+What runs in Python, once per chunk of ``chunk_ticks`` ticks and cell (``CellLaw``, in
+MuJoCo's C helpers, about 10 us): the target (the safety filter's interpolated setpoints
+averaged over the chunk, re-capped to the measured TCP), and the nullspace posture torque plus
+Coriolis compensation on the joint motors (zero-order hold; the reference law already holds
+the posture term for 10 ticks).
 Not reproduced: the reference law's torque-rate limit (``max_delta_tau``). The joint torque
 limits hold in C through the joints' ``actuatorfrcrange`` (which also bounds the reference law).
 
@@ -79,45 +80,90 @@ def add_impedance_actuators(spec: mujoco.MjSpec, cfg: ImpedanceConfig) -> None:
                 act.forcerange = [-k[i] * clip[i], k[i] * clip[i]]
 
 
-class JointTorques:
-    """Motor torques (Nm) of the native law for N arms: the nullspace posture torque (clamped)
-    plus Coriolis compensation, with ``ImpedanceLaw``'s posture formula."""
+class CellLaw:
+    """The native law's Python side for one cell, from its post-``mj_step1`` state: the
+    target pose (the mocap bodies the springs pull towards) and the motor torques (Nm): the
+    nullspace posture torque, clamped, plus Coriolis compensation, with ``ImpedanceLaw``'s
+    formula. MuJoCo's C helpers on preallocated buffers: about 10 us per update, half of the
+    same in numpy at these sizes. The Jacobian keeps all ``nv`` columns: those of dofs that do
+    not move the TCP are exactly zero, so the products equal the arm-only ones."""
 
-    def __init__(self, cfg: ImpedanceConfig, posture_q: np.ndarray) -> None:
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        data: mujoco.MjData,
+        cfg: ImpedanceConfig,
+        posture_q: np.ndarray,
+        tcp_site: int,
+    ) -> None:
+        self.model, self.data, self.site = model, data, tcp_site
         self.k_ns = cfg.nullspace_stiffness
         self.d_ns = cfg.nullspace_damping_value()
         self.lim = cfg.nullspace_max_tau_nm
-        self.reg = cfg.nullspace_regularization * np.eye(6)
         self.coriolis = cfg.use_coriolis_compensation
-        self.posture_q = np.asarray(posture_q, dtype=float).copy()
+        self.posture_q = np.array(posture_q, dtype=float)
+        nv = model.nv
+        self._reg = (cfg.nullspace_regularization * np.eye(6)).reshape(36)
+        self.jac = np.zeros((6, nv))
+        self._jacp, self._jacr = self.jac[:3], self.jac[3:]
+        self._jjt = np.zeros((6, 6))
+        self._jjt_flat = self._jjt.reshape(36)
+        self._v = np.zeros(nv)  # posture torque; zero beyond the arm's 7 dofs
+        self._v7 = self._v[:7]
+        self._jv, self._x, self._jtx = np.zeros(6), np.zeros(6), np.zeros(nv)
+        self._jtx7 = self._jtx[:7]
+        self._err = np.zeros(3)
+        self.ctrl7 = data.ctrl[:7]
+        self._q7, self._qd7 = data.qpos[:7], data.qvel[:7]
+        self._bias7, self._grav7 = data.qfrc_bias[:7], data.qfrc_gravcomp[:7]
+        self._xpos = data.site_xpos[tcp_site]
+        self.target_pos = data.mocap_pos[model.body(TARGET_POS_BODY).mocapid[0]]
+        self.target_quat = data.mocap_quat[model.body(TARGET_ROT_BODY).mocapid[0]]
 
-    def __call__(
-        self, jac: np.ndarray, q: np.ndarray, qvel: np.ndarray, coriolis: np.ndarray
-    ) -> np.ndarray:
-        """``jac`` (N, 6, n) TCP Jacobians; ``q``, ``qvel``, ``coriolis`` (N, n) -> (N, n)."""
+    def torques(self, out: np.ndarray) -> np.ndarray:
+        """Write the 7 motor torques (Nm) into ``out`` (the arm's ``ctrl`` for the law)."""
+        m, d = self.model, self.data
         if self.k_ns > 0.0:
-            posture = self.k_ns * (self.posture_q - q)
-            posture -= self.d_ns * qvel
-            jac_t = jac.transpose(0, 2, 1)
-            pinv = np.linalg.solve(jac @ jac_t + self.reg, jac)  # (J J^T + reg)^-1 J
-            # Kinematic projector applied to a vector: (I - J^T (J J^T)^-1 J) v.
-            posture -= (jac_t @ (pinv @ posture[:, :, None]))[:, :, 0]
-            tau = np.clip(posture, -self.lim, self.lim, out=posture)
+            v, jac = self._v7, self.jac
+            mujoco.mj_jacSite(m, d, self._jacp, self._jacr, self.site)
+            mujoco.mju_sub(v, self.posture_q, self._q7)
+            mujoco.mju_scl(v, v, self.k_ns)
+            mujoco.mju_addToScl(v, self._qd7, -self.d_ns)
+            # Kinematic projector applied to v: (I - J^T (J J^T + reg)^-1 J) v.
+            mujoco.mju_mulMatMatT(self._jjt, jac, jac)
+            mujoco.mju_addTo(self._jjt_flat, self._reg)
+            mujoco.mju_cholFactor(self._jjt, 0.0)
+            mujoco.mju_mulMatVec(self._jv, jac, self._v)
+            mujoco.mju_cholSolve(self._x, self._jjt, self._jv)
+            mujoco.mju_mulMatTVec(self._jtx, jac, self._x)
+            mujoco.mju_sub(out, v, self._jtx7)
+            np.minimum(out, self.lim, out=out)  # np.clip costs 3x these two here
+            np.maximum(out, -self.lim, out=out)
         else:
-            tau = np.zeros_like(q)
+            mujoco.mju_zero(out)
         if self.coriolis:
-            tau += coriolis
-        return tau
+            mujoco.mju_addTo(out, self._bias7)
+            mujoco.mju_subFrom(out, self._grav7)
+        return out
 
+    def set_target(self, pos: np.ndarray, quat: np.ndarray, cap_m: float | None) -> None:
+        """Target pose of the springs; with ``cap_m`` the position is first moved to within
+        ``cap_m`` (m) of the measured TCP, as the safety filter caps it."""
+        if cap_m is None:
+            mujoco.mju_copy3(self.target_pos, pos)
+        else:
+            err = self._err
+            mujoco.mju_sub3(err, pos, self._xpos)
+            dist = mujoco.mju_norm3(err)
+            if dist > cap_m:
+                mujoco.mju_scl3(err, err, cap_m / dist)
+            mujoco.mju_add3(self.target_pos, self._xpos, err)
+        mujoco.mju_copy4(self.target_quat, quat)
 
-def cap_targets(target: np.ndarray, measured: np.ndarray, max_error_m: float) -> np.ndarray:
-    """(N, 3) targets moved to within ``max_error_m`` of the measured (N, 3) positions."""
-    err = target - measured
-    dist = np.sqrt((err * err).sum(axis=1))
-    far = dist > max_error_m
-    if far.any():
-        err[far] *= (max_error_m / dist[far])[:, None]
-    return measured + err
+    def update(self, pos: np.ndarray, quat: np.ndarray, cap_m: float | None) -> None:
+        """Target (``set_target``) and motor torques for the coming chunk."""
+        self.set_target(pos, quat, cap_m)
+        self.torques(self.ctrl7)
 
 
 class ChunkStepper:
@@ -140,7 +186,6 @@ class ChunkStepper:
             raise ValueError("all cells of a ChunkStepper need the same chunk_ticks")
         self.threads = max(1, min(threads, len(self.cells)))
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
-        self._torques = JointTorques(cells[0].cfg.impedance, cells[0].posture_q)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -184,12 +229,7 @@ class ChunkStepper:
     ) -> None:
         """``run_track`` for the given cells on the calling thread (no other thread may step
         them meanwhile)."""
-        n_ticks = pos.shape[1]
-        starts = np.arange(0, n_ticks, self.chunk)
-        ends = np.minimum(starts + self.chunk, n_ticks) - 1
-        # Chunk targets: the midpoint of each chunk's (linear) segment, its middle orientation.
-        chunk_pos = 0.5 * (pos[:, starts] + pos[:, ends])
-        chunk_quat = quat[:, (starts + ends) // 2]
+        starts, ends, chunk_pos, chunk_quat = chunk_targets(pos, quat, self.chunk)
         self._run_group(cells, chunk_pos, chunk_quat, starts, ends, max_error_pos_m)
 
     def _run_group(
@@ -201,26 +241,43 @@ class ChunkStepper:
         ends: np.ndarray,
         cap_m: float,
     ) -> None:
-        n = len(cells)
-        jac, xpos = np.zeros((n, 6, 7)), np.zeros((n, 3))
-        q, qd, cor = np.zeros((n, 7)), np.zeros((n, 7)), np.zeros((n, 7))
+        laws = [c.native_law() for c in cells]
         for c in cells:
             mujoco.mj_step1(c.model, c.data)
-        for j, k0 in enumerate(starts):
-            # The law from the post-mj_step1 state: target capped to the measured TCP, motors.
+        n_chunks = len(starts)
+        for j in range(n_chunks):
+            ticks, more = int(ends[j] + 1 - starts[j]), j + 1 < n_chunks
             for i, c in enumerate(cells):
-                mujoco.mj_jacSite(c.model, c.data, c._jacp, c._jacr, c.tcp_site)
-                jac[i] = c._jac_arm
-                xpos[i] = c._xpos
-                q[i] = c._q7
-                qd[i] = c._qd7
-                np.subtract(c._bias7, c._grav7, out=cor[i])
-            capped = cap_targets(chunk_pos[:, j], xpos, cap_m)
-            tau = self._torques(jac, q, qd, cor)
-            ticks, last = int(ends[j] + 1 - k0), j + 1 == len(starts)
-            for i, c in enumerate(cells):
-                c.set_native_target(capped[i], chunk_quat[i, j], tau[i])
-                _finish(c, ticks, not last)
+                # The law from the post-mj_step1 state: target capped to the measured TCP, motors.
+                laws[i].update(chunk_pos[i, j], chunk_quat[i, j], cap_m)
+                _finish(c, ticks, more)
+
+
+def chunk_targets(
+    pos: np.ndarray, quat: np.ndarray, chunk: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-tick tracks (N, T, 3), (N, T, 4) -> each chunk's first and last tick (C,) and its
+    target: the midpoint of the chunk's (linear) segment (N, C, 3), its middle orientation
+    (N, C, 4)."""
+    n_ticks = pos.shape[1]
+    starts = np.arange(0, n_ticks, chunk)
+    ends = np.minimum(starts + chunk, n_ticks) - 1
+    return starts, ends, 0.5 * (pos[:, starts] + pos[:, ends]), quat[:, (starts + ends) // 2]
+
+
+def mjx_collision_shapes(spec: mujoco.MjSpec) -> None:
+    """Make ``spec`` collide in MJX: every colliding cylinder becomes the box around it
+    (half sizes r, r, h). MJX has no cylinder-box pair; the box never gives less clearance,
+    and its corners reach at most (sqrt(2) - 1) r further out (3.7 cm for the arm's base).
+    The geom's mass would change with its shape, so its body must declare its inertia."""
+    for geom in spec.geoms:
+        if geom.type != mujoco.mjtGeom.mjGEOM_CYLINDER or not (geom.contype or geom.conaffinity):
+            continue
+        if not geom.parent.explicitinertial:
+            raise ValueError(f"geom {geom.name!r}: its body's inertia would change with its shape")
+        r, h = geom.size[0], geom.size[1]
+        geom.type = mujoco.mjtGeom.mjGEOM_BOX
+        geom.size = [r, r, h]
 
 
 def _finish(c: TwinCell, ticks: int, next_chunk: bool) -> None:
