@@ -77,8 +77,11 @@ def run(rclpy_context: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         procs.start()
         wait(
             procs,
-            lambda: len(seen["ends"]) >= EPISODES and bool(seen["weights"]),
-            f"{EPISODES} episodes and a weight version",
+            lambda: len(seen["ends"]) >= EPISODES
+            and bool(seen["weights"])
+            and max((a.highest_contiguous_seq for a in seen["acks"]), default=0)
+            >= EPISODES * STEPS,
+            f"{EPISODES} episodes, their {EPISODES * STEPS} transitions acked and a weight version",
             bus.spin_once,
         )
         # kill -9 the actor in the middle of an episode
