@@ -20,26 +20,41 @@ class EvalPoint:
     mean_return: float
 
 
-def plot_success(
-    history: list[EvalPoint], path: Path, title: str, target: float | None = None
+def curve_path(run_dir: Path, foreign: bool) -> Path:
+    """Where the learning curve goes: success against robot-minutes for our tasks, return
+    against env steps for a foreign gymnasium env (no success notion, no 10 Hz clock)."""
+    return run_dir / ("return_vs_env_steps.png" if foreign else "success_vs_robot_minutes.png")
+
+
+def plot_curve(
+    history: list[EvalPoint],
+    path: Path,
+    title: str,
+    target: float | None = None,
+    foreign: bool = False,
 ) -> None:
-    """Success rate against robot-minutes (PNG)."""
+    """The evaluation curve as a PNG (see `curve_path`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
-    x = [p.robot_minutes for p in history]
-    ax.plot(x, [100 * p.success for p in history], marker="o", lw=2, label="evaluation success")
-    if target is not None:
-        ax.axhline(100 * target, ls="--", color="gray", lw=1, label=f"target {target:.0%}")
-    ax.set_xlabel("robot minutes (env steps / 10 Hz)")
-    ax.set_ylabel("success rate (%)")
-    ax.set_ylim(-3, 103)
+    if foreign:
+        ax.plot([p.env_steps for p in history], [p.mean_return for p in history], marker="o")
+        ax.set_xlabel("env steps")
+        ax.set_ylabel("mean evaluation return")
+    else:
+        x = [p.robot_minutes for p in history]
+        ax.plot(x, [100 * p.success for p in history], marker="o", lw=2, label="evaluation success")
+        if target is not None:
+            ax.axhline(100 * target, ls="--", color="gray", lw=1, label=f"target {target:.0%}")
+        ax.set_xlabel("robot minutes (env steps / 10 Hz)")
+        ax.set_ylabel("success rate (%)")
+        ax.set_ylim(-3, 103)
+        ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     ax.set_title(title)
-    ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -55,7 +70,7 @@ def save_frame_strip(frames: list[np.ndarray], path: Path, count: int = 8) -> No
 
 
 def summary_table(
-    task: str, obs: str, history: list[EvalPoint], updates: int, wall_s: float, run_dir: Path
+    task: str, obs: str, history: list[EvalPoint], updates: int, wall_s: float, plot: Path
 ) -> str:
     last = history[-1] if history else None
     best = max(history, key=lambda p: p.success) if history else None
@@ -70,8 +85,8 @@ def summary_table(
         ("final eval return", f"{last.mean_return:.1f}" if last else "-"),
         ("gradient updates", f"{updates} ({updates / max(wall_s, 1e-9):.0f}/s wall)"),
         ("wall time", f"{wall_s / 60:.1f} min"),
-        ("plot", str(run_dir / "success_vs_robot_minutes.png")),
-        ("tensorboard", f"tensorboard --logdir {run_dir / 'tb'}"),
+        ("plot", str(plot)),
+        ("tensorboard", f"tensorboard --logdir {plot.parent / 'tb'}"),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -1,7 +1,8 @@
 """``robot-rl train``: SAC/RLPD on a twin task, in one process, with the actor/learner split.
 
-Progress shows env steps, the last evaluation's success rate and updates/s. The run folder
-gets TensorBoard logs (tb/), metrics.csv, success_vs_robot_minutes.png, eval_frames.png,
+Progress shows env steps, the last evaluation's success rate (return, for a foreign env) and
+updates/s. The run folder gets TensorBoard logs (tb/), metrics.csv, the learning curve
+(success_vs_robot_minutes.png; return_vs_env_steps.png for a foreign env), eval_frames.png,
 demos/ (zarr) and checkpoint/ (atomic; an existing one is resumed, never overwritten).
 """
 
@@ -33,7 +34,13 @@ from robot_rl.loop.learner import LearnerCore
 from robot_rl.train.config import TrainConfig, env_kwargs, save_json
 from robot_rl.train.demos import episode_spec, record_scripted
 from robot_rl.train.learned_reward import LearnedRewardEnv, classifier_source, reward_preflight
-from robot_rl.train.report import EvalPoint, plot_success, save_frame_strip, summary_table
+from robot_rl.train.report import (
+    EvalPoint,
+    curve_path,
+    plot_curve,
+    save_frame_strip,
+    summary_table,
+)
 from robot_rl.twin.tasks import make_task
 
 ACTOR_ID = "actor0"  # the in-process actor; a bus actor resuming this run takes the same id
@@ -215,7 +222,7 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
             history_rows.append(point.__dict__)
             log_point(writer, point, learner.last_metrics)
             write_metrics(result.history, run_dir / "metrics.csv")
-            bar.set_postfix(success=f"{point.success:.0%}", upd_s=f"{point.updates_per_s:.0f}")
+            bar.set_postfix(progress_fields(cfg, point))
             stop = cfg.stop_at_success is not None and point.success >= cfg.stop_at_success
         if actor.env_steps >= next_ckpt or stop or actor.env_steps >= cfg.env_steps:
             next_ckpt += cfg.checkpoint_every_steps
@@ -234,6 +241,18 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
 def run_name(cfg: TrainConfig) -> str:
     """``task/obs`` or the gymnasium env id, for titles and progress bars."""
     return cfg.env_id or f"{cfg.task}/{cfg.obs}"
+
+
+def progress_fields(cfg: TrainConfig, point: EvalPoint) -> dict[str, str]:
+    """The progress bar's figures: success for our tasks; return for a foreign env, which
+    may have no notion of success (its success shows once an evaluation reports one)."""
+    fields = {}
+    if not cfg.env_id or point.success > 0:
+        fields["success"] = f"{point.success:.0%}"
+    if cfg.env_id:
+        fields["return"] = f"{point.mean_return:.1f}"
+    fields["upd_s"] = f"{point.updates_per_s:.0f}"
+    return fields
 
 
 def evaluate_point(
@@ -266,13 +285,14 @@ def log_point(writer: Any, point: EvalPoint, metrics: dict[str, float]) -> None:
 def write_outputs(
     cfg: TrainConfig, run_dir: Path, result: RunResult, eval_env: Any, agent: SACAgent
 ) -> None:
-    """metrics.csv, the success plot and a strip of evaluation frames (twin only)."""
+    """metrics.csv, the learning curve and a strip of evaluation frames (twin only)."""
     write_metrics(result.history, run_dir / "metrics.csv")
-    plot_success(
+    plot_curve(
         result.history,
-        run_dir / "success_vs_robot_minutes.png",
+        curve_path(run_dir, bool(cfg.env_id)),
         title=f"{run_name(cfg)}, seed {cfg.seed}",
         target=cfg.stop_at_success,
+        foreign=bool(cfg.env_id),
     )
     _, _, frames = evaluate(eval_env, agent, 1, frames=True)
     if frames:
@@ -295,7 +315,7 @@ def format_summary(cfg: TrainConfig, result: RunResult) -> str:
         result.history,
         result.num_updates,
         result.wall_s,
-        result.run_dir,
+        curve_path(result.run_dir, bool(cfg.env_id)),
     )
     if cfg.hil != "off":
         table += f"\nhuman in the loop   {cfg.hil}, simulated operator in control for "

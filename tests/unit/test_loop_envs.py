@@ -3,6 +3,7 @@ not [-1, 1] (a gripper on [0, 2]), by the adapters and by the whole `robot-rl tr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,7 +13,8 @@ import pytest
 
 from robot_rl.loop.envs import EnvAdapterError, adapt_env
 from robot_rl.train.config import from_dict
-from robot_rl.train.run import train
+from robot_rl.train.report import EvalPoint
+from robot_rl.train.run import progress_fields, train
 
 LOW = np.array([-0.5, 0.0, 10.0], np.float32)
 HIGH = np.array([0.5, 2.0, 20.0], np.float32)
@@ -99,3 +101,14 @@ def test_the_main_job_trains_on_a_registered_foreign_env(tmp_path: Path) -> None
     assert len(seen) >= 60 and (seen >= LOW - 1e-6).all() and (seen <= HIGH + 1e-6).all()
     assert len(result.history) == 2
     assert (tmp_path / "run" / "checkpoint" / "state.json").is_file()
+    assert (tmp_path / "run" / "return_vs_env_steps.png").stat().st_size > 0
+
+
+def test_the_progress_bar_shows_return_for_a_foreign_env_and_success_for_ours() -> None:
+    point = EvalPoint(1000, 1.0, 2.0, 10, 5.0, success=0.0, mean_return=-150.25)
+    foreign = progress_fields(from_dict({"env_id": "Pendulum-v1"}), point)
+    assert foreign == {"return": "-150.2", "upd_s": "5"}
+    ours = progress_fields(from_dict({"task": "reach"}), point)
+    assert ours == {"success": "0%", "upd_s": "5"}
+    solved = progress_fields(from_dict({"env_id": "Pendulum-v1"}), replace(point, success=0.5))
+    assert solved["success"] == "50%" and solved["return"] == "-150.2"
