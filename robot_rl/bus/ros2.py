@@ -31,7 +31,7 @@ from robot_rl.bus.qos import DEFAULT, Durability, History, QoS, Reliability
 from robot_rl.bus.service import CallbackGuard, PendingReply, Responder, ServiceCalls
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
-from robot_rl.bus.topic_service import TopicClient, TopicServer
+from robot_rl.bus.topic_service import POLL_S, TopicClient, TopicServer
 
 M = TypeVar("M", bound=Message)
 Req = TypeVar("Req", bound=Message)
@@ -241,8 +241,14 @@ class Ros2Bus(ServiceCalls):
         return Time.from_ns(int(self._node.get_clock().now().nanoseconds))
 
     def spin_once(self, timeout_s: float = 0.0) -> int:
-        """Run at most one ready callback (rclpy's granularity)."""
+        """Run at most one ready callback (rclpy's granularity), waiting up to ``timeout_s``
+        seconds (at most `POLL_S` while a request of ours waits), then send or resend the
+        requests that are due (robot_rl.bus.topic_service)."""
+        if any(client.waiting for client in self._clients.values()):
+            timeout_s = min(timeout_s, POLL_S)
         self._executor.spin_once(timeout_sec=timeout_s)
+        for client in self._clients.values():
+            client.poll()
         return 1  # rclpy does not report whether a callback ran
 
     def spin(self, timeout_s: float | None = None, until: Callable[[], bool] | None = None) -> None:

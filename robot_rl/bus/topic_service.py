@@ -11,8 +11,10 @@ their clients call over these two topics, whichever stack the server runs on. Bo
 Delivery: a client holds a request until its topics have matched, then sends it and
 resends it every `RESEND_S` until the reply comes or its deadline passes (a DDS stack may
 report a match before the other end has matched, and a request sent in between is lost).
-A server runs each (client, number) once and answers a resent request it has answered
-with the same reply, so a request is handled at most once per server.
+Backends poll their clients (`TopicClient.poll`) on every spin and wait at most `POLL_S`
+while one waits, so matches and due resends are acted on. A server runs each (client,
+number) once and answers a resent request it has answered with the same reply, so a
+request is handled at most once per server.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
 
 RESEND_S = 0.5  # an unanswered request goes out again after this long, wall seconds
+POLL_S = 0.01  # a backend's longest wait in spin_once while a client waits, wall seconds
 REMEMBERED = 256  # (client, number) pairs a server remembers, to answer resent requests
 _log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ from robot_rl.bus.service import (
 from robot_rl.bus.spin import spin_loop
 from robot_rl.bus.subscription import Delivery, SubscriptionStats
 from robot_rl.bus.timers import Timer, TimerSet
-from robot_rl.bus.topic_service import TopicClient, TopicServer
+from robot_rl.bus.topic_service import POLL_S, TopicClient, TopicServer
 
 M = TypeVar("M", bound=Message)
 Req = TypeVar("Req", bound=Message)
@@ -55,7 +55,6 @@ Resp = TypeVar("Resp", bound=Message)
 
 _ANY = SampleState.Any | ViewState.Any | InstanceState.Any
 _TAKE_N = 64
-_MATCH_POLL_S = 0.01  # longest wait while a request waits for a match or a resend
 _log = logging.getLogger(__name__)
 
 
@@ -257,7 +256,7 @@ class DdsBus(ServiceCalls):
         if deadline is not None and not self.clock.is_sim:
             wait_s = min(wait_s, max(0.0, (deadline - self.clock.now_ns()) * 1e-9))
         if any(client.waiting for client in self._clients.values()):
-            wait_s = min(wait_s, _MATCH_POLL_S)  # matching and resends are polled
+            wait_s = min(wait_s, POLL_S)  # matching and resends are polled
         if wait_s > 0:
             self._waitset.wait(duration(seconds=wait_s))
         return self._drain() + self._fire_due()
