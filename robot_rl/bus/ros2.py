@@ -241,8 +241,12 @@ class Ros2Bus(ServiceCalls):
         return Time.from_ns(int(self._node.get_clock().now().nanoseconds))
 
     def spin_once(self, timeout_s: float = 0.0) -> int:
-        """Run at most one ready callback (rclpy's granularity)."""
+        """Run at most one ready callback (rclpy's granularity), then send or resend the
+        route requests that are due (robot_rl.bus.topic_service)."""
         self._executor.spin_once(timeout_sec=timeout_s)
+        for client in self._clients.values():
+            if client.waiting:
+                client.poll()
         return 1  # rclpy does not report whether a callback ran
 
     def spin(self, timeout_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
