@@ -46,9 +46,30 @@ def _spin_both(a: Ros2Bus, b: Ros2Bus, cond: Callable[[], bool], timeout_s: floa
         b.spin_once(0.002)
 
 
+class _NativeCall:
+    """A plain rclpy client's call (rclpy's own service path: the server's ``async def``
+    callback stays suspended while the request is held), shaped as a `PendingReply`."""
+
+    def __init__(self, bus: Ros2Bus, service: str, request: ResetRequest) -> None:
+        srv = _ros_class(Reset.ros_type)
+        self.client = bus.node.create_client(srv, service)
+        _spin_both(bus, bus, self.client.service_is_ready)
+        self.future = self.client.call_async(srv.Request(seed=request.seed, timeout_s=5.0))
+
+    def done(self) -> bool:
+        return bool(self.future.done())
+
+    def result(self) -> ResetResponse:
+        r = self.future.result()
+        return ResetResponse(ok=r.ok, message=r.message)
+
+
+@pytest.mark.parametrize("caller", ["native", "route"])
 def test_pending_deferred_request_does_not_stop_subscriptions_or_timers(
-    pair: tuple[Ros2Bus, Ros2Bus],
+    pair: tuple[Ros2Bus, Ros2Bus], caller: str
 ) -> None:
+    # "native" fails without the service's reentrant callback group: the suspended callback
+    # holds the node's default group, and its timer and subscription stop.
     server, client = pair
     held: list[Responder[ResetResponse]] = []
     ticks: list[float] = []
@@ -57,7 +78,12 @@ def test_pending_deferred_request_does_not_stop_subscriptions_or_timers(
     server.timer(0.02, lambda: ticks.append(time.monotonic()))
     server.subscribe("/t_chatter", String, lambda m: heard.append(m.data), QoS(depth=50))
     chatter = client.publisher("/t_chatter", String, QoS(depth=50))
-    pending = client.request_async("/t_reset", Reset, ResetRequest(seed=7, timeout_s=5.0), WAIT_S)
+    request = ResetRequest(seed=7, timeout_s=5.0)
+    pending: Any = (
+        _NativeCall(client, "/t_reset", request)
+        if caller == "native"
+        else client.request_async("/t_reset", Reset, request, WAIT_S)
+    )
     _spin_both(server, client, lambda: bool(held))
     assert held and not pending.done()
 
