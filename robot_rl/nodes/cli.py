@@ -73,6 +73,8 @@ def parse_overrides(
         for inst in graph.nodes:
             if inst.kind in ("twin", "reset", "impedance_bridge"):
                 out.setdefault(inst.node_name, {})["task"] = task
+            if inst.kind == "actor" and "hil.task" in inst.params:  # the operator's scales
+                out.setdefault(inst.node_name, {})["hil.task"] = task
     for text in assignments:
         key, value = parse_param_assignment(text)
         node, _, name = key.partition(".")

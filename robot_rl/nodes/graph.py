@@ -67,6 +67,7 @@ _POSE = "geometry_msgs/msg/PoseStamped"
 _DIAG = "diagnostic_msgs/msg/DiagnosticArray"
 _RESET = "robot_rl_interfaces/srv/Reset"
 _IMAGE = "sensor_msgs/msg/Image"
+_EVENT = "robot_rl_interfaces/msg/EpisodeEvent"
 
 NODE_KINDS: dict[str, NodeKind] = {
     k.name: k
@@ -117,7 +118,7 @@ NODE_KINDS: dict[str, NodeKind] = {
             "robot_rl.nodes.reset:ResetNode",
             (
                 Use("pub", "{goal_topic}", _POSE),
-                Use("pub", "{episode_events_topic}", "robot_rl_interfaces/msg/EpisodeEvent"),
+                Use("pub", "{episode_events_topic}", _EVENT),
                 Use("sub", "{current_pose_topic}", _POSE),
                 Use("serve", "{reset_service}", _RESET),
                 Use("call", "{twin_reset_service}", _RESET),
@@ -141,7 +142,7 @@ NODE_KINDS: dict[str, NodeKind] = {
             "robot_rl.nodes.actor:ActorNode",
             (
                 Use("pub", "{env.action_topic}", "robot_rl_interfaces/msg/Action"),
-                Use("pub", "{env.episode_events_topic}", "robot_rl_interfaces/msg/EpisodeEvent"),
+                Use("pub", "{env.episode_events_topic}", _EVENT),
                 Use("pub", "{transitions_topic}", "robot_rl_interfaces/msg/Transition"),
                 Use("pub", "{diagnostics_topic}", _DIAG),
                 Use("sub", "{obs.current_pose_topic}", _POSE),
@@ -156,6 +157,23 @@ NODE_KINDS: dict[str, NodeKind] = {
             ),
             takes_spin=True,
             drives=True,
+        ),
+        NodeKind(
+            "gui",
+            "the operator's cockpit page: cameras, status, take-over (teleop), episode controls",
+            "robot_rl.nodes.gui:GuiNodeConfig",
+            "robot_rl.nodes.gui:GuiNode",
+            (
+                Use("pub", "{teleop_topic}", "robot_rl_interfaces/msg/TeleopCommand"),
+                Use("pub", "{episode_control_topic}", _EVENT),
+                Use("pub", "{estop_topic}", "std_msgs/msg/String"),
+                Use("pub", "{diagnostics_topic}", _DIAG),
+                Use("sub", "{camera_namespace}/{cameras[*]}/image_raw", _IMAGE),
+                Use("sub", "{episode_events_topic}", _EVENT),
+                Use("sub", "{reward_topic}", "robot_rl_interfaces/msg/RewardEstimate"),
+                Use("sub", "{action_topic}", "robot_rl_interfaces/msg/Action"),
+                Use("sub", "{diagnostics_topic}", _DIAG),
+            ),
         ),
         NodeKind(
             "learner",
@@ -234,6 +252,8 @@ _COMMANDER = External(
     "an actor or teleop node outside the cell publishing actions",
     (Use("pub", "action", "robot_rl_interfaces/msg/Action"),),
 )
+# The actors take the gui node's teleop commands: holding the page's intervene key takes over.
+_TELEOP = {"hil.teleop_topic": "teleop/command"}
 _ROBOT_BRIDGE = {"calibration": "default"}
 _ROBOT_CAMERAS = (
     Instance("camera", "camera_front", {"name": "front", "device.serial": ""}),
@@ -267,27 +287,32 @@ GRAPHS: dict[str, Graph] = {
         ),
         Graph(
             "training",
-            "lock-step twin training: twin, bridge, reset, actor, learner on sim time",
+            "lock-step twin training: twin, bridge, reset, actor, learner, gui on sim time",
             (
                 Instance("twin", params={"task": _TASK, "lockstep": True}),
                 Instance("impedance_bridge", params={"calibration": "default", "task": _TASK}),
                 Instance(
                     "reset", params={"task": _TASK, "twin_reset_service": "twin/reset_objects"}
                 ),
-                Instance("actor", params={**_TWIN_OBS, "policy.task": _TASK}),
+                Instance(
+                    "actor",
+                    params={**_TWIN_OBS, "policy.task": _TASK, **_TELEOP, "hil.task": _TASK},
+                ),
                 Instance("learner", params={**_TWIN_OBS, "policy.task": _TASK}),
+                Instance("gui"),
             ),
             sim_time=True,
         ),
         Graph(
             "robot_training",
-            "training on the real cell: robot_cell plus actor and learner",
+            "training on the real cell: robot_cell plus actor, learner and gui",
             (
                 Instance("impedance_bridge", params=_ROBOT_BRIDGE),
                 Instance("reset"),
                 *_ROBOT_CAMERAS,
-                Instance("actor", params={"obs.cameras": ["front", "wrist"]}),
+                Instance("actor", params={"obs.cameras": ["front", "wrist"], **_TELEOP}),
                 Instance("learner", params={"obs.cameras": ["front", "wrist"]}),
+                Instance("gui"),
             ),
             external=(_CRISP, _REWARD_SOURCE),
         ),

@@ -50,6 +50,7 @@ def test_record_import_and_train(domain_id: int, tmp_path: Path) -> None:
         "twin": {"cameras": ["front"], "image_height": SIZE, "image_width": SIZE},
         "actor": {**POLICY, "env.episode_steps": STEPS, "num_episodes": EPISODES},
         "learner": {**POLICY, "checkpoint_dir": str(tmp_path / "learner")},
+        "gui": {"port": 0, "cameras": ["front"]},  # any free port: tests run side by side
     }
     procs = GraphProcesses(
         GRAPHS["training"],

@@ -1,7 +1,7 @@
 """The training graph as separate processes over DDS (loopback), against the lock-step twin.
 
 One scenario (module fixture), several checks:
-1. twin, bridge, reset, actor and learner run 10 episodes; the learner is killed with
+1. twin, bridge, reset, actor, learner and gui run 10 episodes; the learner is killed with
    SIGKILL mid-run and restarted (same checkpoint folder) while the actor keeps going;
 2. then a second actor joins and is killed with SIGKILL mid-episode; a test-side DDS
    participant watches /diagnostics, the actions and current_pose.
@@ -85,6 +85,7 @@ def scenario(domain_id: int, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "checkpoint_dir": str(tmp / "learner"),
             "stored_log": str(tmp / "stored.log"),
         },
+        "gui": {"port": 0, "cameras": ["front"]},  # any free port: tests run side by side
     }
     options = ProcessOptions(domain_id, namespace, LOOPBACK_XML.as_uri())
     procs = GraphProcesses(_graph(), options, tmp, overrides)
@@ -170,7 +171,7 @@ def test_processes_ended_as_expected(scenario: dict[str, Any]) -> None:
     assert scenario["actor_b_kill_rc"] == -signal.SIGKILL
     assert scenario["learner_rc"] == 0
     codes = scenario["exit_codes"]
-    assert all(codes[n] == 0 for n in ("twin", "impedance_bridge", "reset")), codes
+    assert all(codes[n] == 0 for n in ("twin", "impedance_bridge", "reset", "gui")), codes
 
 
 def test_learner_holds_exactly_the_transitions_the_actor_sent(scenario: dict[str, Any]) -> None:

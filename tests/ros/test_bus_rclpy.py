@@ -19,9 +19,11 @@ from robot_rl.bus.errors import CdrError
 from robot_rl.bus.msgs import ALL_MESSAGES, Reset, ResetRequest, ResetResponse, String
 from robot_rl.bus.msgs.base import Message
 from robot_rl.bus.msgs.fields import Bool
-from robot_rl.bus.qos import QoS
+from robot_rl.bus.msgs.robot_rl_interfaces import ServiceFrame
+from robot_rl.bus.qos import SERVICES, QoS
 from robot_rl.bus.ros2 import Ros2Bus, Ros2Config, _ros_class
 from robot_rl.bus.service import Responder
+from robot_rl.bus.topic_service import RESEND_S, route_topics
 
 WAIT_S = 30.0  # a bound only a broken bus reaches
 
@@ -44,9 +46,30 @@ def _spin_both(a: Ros2Bus, b: Ros2Bus, cond: Callable[[], bool], timeout_s: floa
         b.spin_once(0.002)
 
 
+class _NativeCall:
+    """A plain rclpy client's call (rclpy's own service path: the server's ``async def``
+    callback stays suspended while the request is held), shaped as a `PendingReply`."""
+
+    def __init__(self, bus: Ros2Bus, service: str, request: ResetRequest) -> None:
+        srv = _ros_class(Reset.ros_type)
+        self.client = bus.node.create_client(srv, service)
+        _spin_both(bus, bus, self.client.service_is_ready)
+        self.future = self.client.call_async(srv.Request(seed=request.seed, timeout_s=5.0))
+
+    def done(self) -> bool:
+        return bool(self.future.done())
+
+    def result(self) -> ResetResponse:
+        r = self.future.result()
+        return ResetResponse(ok=r.ok, message=r.message)
+
+
+@pytest.mark.parametrize("caller", ["native", "route"])
 def test_pending_deferred_request_does_not_stop_subscriptions_or_timers(
-    pair: tuple[Ros2Bus, Ros2Bus],
+    pair: tuple[Ros2Bus, Ros2Bus], caller: str
 ) -> None:
+    # "native" fails without the service's reentrant callback group: the suspended callback
+    # holds the node's default group, and its timer and subscription stop.
     server, client = pair
     held: list[Responder[ResetResponse]] = []
     ticks: list[float] = []
@@ -55,7 +78,12 @@ def test_pending_deferred_request_does_not_stop_subscriptions_or_timers(
     server.timer(0.02, lambda: ticks.append(time.monotonic()))
     server.subscribe("/t_chatter", String, lambda m: heard.append(m.data), QoS(depth=50))
     chatter = client.publisher("/t_chatter", String, QoS(depth=50))
-    pending = client.request_async("/t_reset", Reset, ResetRequest(seed=7, timeout_s=5.0), WAIT_S)
+    request = ResetRequest(seed=7, timeout_s=5.0)
+    pending: Any = (
+        _NativeCall(client, "/t_reset", request)
+        if caller == "native"
+        else client.request_async("/t_reset", Reset, request, WAIT_S)
+    )
     _spin_both(server, client, lambda: bool(held))
     assert held and not pending.done()
 
@@ -74,6 +102,21 @@ def test_pending_deferred_request_does_not_stop_subscriptions_or_timers(
     held[0].reply(ResetResponse(ok=True, message="x" * 5))  # 5 + NUL: trailing padding
     _spin_both(server, client, pending.done)
     assert pending.result() == ResetResponse(ok=True, message="xxxxx")
+
+
+def test_spinning_resends_an_unanswered_route_request(pair: tuple[Ros2Bus, Ros2Bus]) -> None:
+    # A first request can be lost across stacks (Cyclone drops data of a Fast DDS writer it
+    # has not discovered yet); the client resends it from spin_once, with nobody polling
+    # the pending reply. Before, test_interop_dds's rclpy -> dds reset failed 3 runs in 5.
+    server, client = pair
+    request_topic, reply_topic = route_topics("/t_resend")
+    frames: list[ServiceFrame] = []
+    server.subscribe(request_topic, ServiceFrame, frames.append, SERVICES)  # never answers
+    server.publisher(reply_topic, ServiceFrame, SERVICES)  # so that the client matches
+    pending = client.request_async("/t_resend", Reset, ResetRequest(seed=3), WAIT_S)
+    _spin_both(server, client, lambda: len(frames) >= 2, timeout_s=10 * RESEND_S)
+    assert len(frames) >= 2 and len({(f.client, f.seq) for f in frames}) == 1
+    assert not pending.finished
 
 
 def test_service_requests_and_replies_with_any_padding(pair: tuple[Ros2Bus, Ros2Bus]) -> None:

@@ -1,7 +1,8 @@
 """Every robot_rl_ros executable starts under rclpy with the parameter file its launch files
 pass (the installed share/robot_rl_ros/config/<graph>.yaml), joins the ROS graph under its
 node name, and stops cleanly on SIGINT, as ``ros2 launch`` stops it (the actor is only
-checked to start: on SIGINT it first finishes the reset it waits on)."""
+checked to start: on SIGINT it first finishes the reset it waits on). The gui node gets
+``-p port:=0`` on top, so that test runs side by side do not fight over its port."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def test_each_executable_starts_with_the_launch_parameters(
         for node in nodes:
             with (tmp_path / f"{node.name}.log").open("wb") as log:
                 argv = ros_argv(node, sys.prefix, str(params))
+                if node.executable == "gui":  # any free port: tests run side by side
+                    argv += ["-p", "port:=0"]
                 procs[node.name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + WAIT_S
         names: set[str] = set()

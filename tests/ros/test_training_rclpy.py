@@ -1,19 +1,27 @@
-"""The training graph (twin, bridge, reset, actor, learner) as robot_rl_ros executables under
-rclpy, started as its launch file describes, then a kill -9 of the actor.
+"""The training graph (twin, bridge, reset, actor, learner, gui) as robot_rl_ros executables
+under rclpy, started as its launch file describes; an operator takes over through the gui
+node's page; then a kill -9 of the actor.
 
 The test watches the graph only from outside, through its own rclpy node on the graph's
 topics (episode events, acks, weights, actions, targets, /diagnostics), so it does not
-depend on how the actor and learner are built inside. No assertion is about wall time;
-the watchdog bound is in sim time (lock-step: the arm moves only when sim time does).
+depend on how the actor and learner are built inside. The operator is a WebSocket client
+speaking the page's protocol (docs/gui.md) to the gui node's server, holding the intervene
+key. No assertion is about wall time; the watchdog bound is in sim time (lock-step: the
+arm moves only when sim time does).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import numpy as np
 import pytest
 from graphs import ros_processes, wait
@@ -38,17 +46,46 @@ POLICY = {
     " batch_size: 16, replay: {capacity_frames: 2000}}, random_steps: 8, weights_every_updates: 5}",
 }
 
+SESSION = "0123456789abcdef"
+_URL = re.compile(r"robot_rl cockpit: open http://127\.0\.0\.1:(\d+)/")
+
+
+def hold_intervene(port: int, stop: threading.Event, acked: list[int]) -> None:
+    """An operator's page on the gui node: take control, then hold the intervene key and
+    push up (z) at 30 Hz until ``stop``; ``acked`` collects the seqs the server took."""
+
+    async def main() -> None:
+        url = f"ws://127.0.0.1:{port}/ws?client=test-operator&session={SESSION}"
+        async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+            await ws.send_str(json.dumps({"type": "take"}))
+            seq = 0
+            while not stop.is_set():
+                state = {"type": "state", "session": SESSION, "seq": seq, "t_ms": 33.0 * seq}
+                state.update(twist=[0, 0, 0.5, 0, 0, 0], gripper=1, buttons=int(seq > 0))
+                await ws.send_str(json.dumps(state))
+                seq += 1
+                try:  # drain what the server pushes (status, frames, acks)
+                    while True:
+                        m = await ws.receive(timeout=0.03)
+                        if m.type == aiohttp.WSMsgType.TEXT and '"ack"' in m.data:
+                            acked.append(json.loads(m.data)["seq"])
+                except TimeoutError:
+                    pass
+
+    asyncio.run(main())
+
 
 @pytest.fixture(scope="module")
 def run(rclpy_context: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("training_rclpy")
-    overrides = {
+    overrides: dict[str, dict[str, Any]] = {
         "twin": {"cameras": ["front"], "image_height": 32, "image_width": 32},
         "actor": {**POLICY, "env.episode_steps": STEPS},
         "learner": {
             **POLICY,
             "checkpoint_dir": str(tmp / "learner"),
         },
+        "gui": {"port": 0, "cameras": ["front"]},  # any free port: tests run side by side
     }
     procs = ros_processes("training", tmp, overrides)
     bus = Ros2Bus(Ros2Config(node_name="test_training_observer"))
@@ -84,6 +121,22 @@ def run(rclpy_context: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             f"{EPISODES} episodes, their {EPISODES * STEPS} transitions acked and a weight version",
             bus.spin_once,
         )
+        # an operator takes over through the gui node's page; the actor executes it
+        wait(procs, lambda: bool(_URL.search(procs.log_text("gui"))), "the gui's address")
+        port = int(_URL.findall(procs.log_text("gui"))[-1])
+        stop, acked = threading.Event(), out.setdefault("page_acked", [])
+        page = threading.Thread(target=hold_intervene, args=(port, stop, acked), daemon=True)
+        page.start()
+        try:
+            wait(
+                procs,
+                lambda: any(a.intervened for a in seen["actions"]),
+                "an action the operator took over",
+                bus.spin_once,
+            )
+        finally:
+            stop.set()
+            page.join(timeout=10.0)
         # kill -9 the actor in the middle of an episode
         n_actions = len(seen["actions"])
         wait(procs, lambda: len(seen["actions"]) >= n_actions + 3, "actions", bus.spin_once)
@@ -129,6 +182,13 @@ def test_episodes_acks_and_weights(run: dict[str, Any]) -> None:
     assert versions and versions[0] >= 1 and versions == sorted(set(versions))
 
 
+def test_the_operator_takes_over_through_the_gui_node(run: dict[str, Any]) -> None:
+    assert run["page_acked"]  # the gui node's server took the page's states ...
+    taken = [a for a in run["seen"]["actions"] if a.intervened]
+    assert taken  # ... its TeleopCommands reached the actor, which executed the human's
+    assert all(float(a.action[2]) > 0.0 for a in taken)  # "up" from the page
+
+
 def test_actor_kill_trips_the_watchdog_and_the_arm_holds(run: dict[str, Any]) -> None:
     assert run["actor_kill_rc"] == -signal.SIGKILL
     trip = run["trip"]
@@ -153,4 +213,5 @@ def test_actor_kill_trips_the_watchdog_and_the_arm_holds(run: dict[str, Any]) ->
 def test_other_nodes_survive_the_kill_and_stop_cleanly(run: dict[str, Any]) -> None:
     codes = run["exit_codes"]
     assert codes["actor"] == -signal.SIGKILL
-    assert all(codes[n] == 0 for n in ("twin", "impedance_bridge", "reset", "learner")), codes
+    survivors = ("twin", "impedance_bridge", "reset", "learner", "gui")
+    assert all(codes[n] == 0 for n in survivors), codes

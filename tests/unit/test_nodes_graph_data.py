@@ -55,7 +55,7 @@ def test_cli_overrides_and_task() -> None:
         ["learner.checkpoint_dir=/tmp/x", "actor.num_episodes=3"], "pick_cube", "training"
     )
     assert out["learner"] == {"checkpoint_dir": "/tmp/x"}
-    assert out["actor"] == {"num_episodes": 3}
+    assert out["actor"] == {"num_episodes": 3, "hil.task": "pick_cube"}  # operator's scales
     assert (
         out["twin"]["task"]
         == out["reset"]["task"]

@@ -5,7 +5,7 @@ from glob import glob
 from setuptools import setup
 
 PACKAGE = "robot_rl_ros"
-NODES = ("twin", "impedance_bridge", "reset", "camera", "actor", "learner")
+NODES = ("twin", "impedance_bridge", "reset", "camera", "actor", "learner", "gui")
 
 setup(
     name=PACKAGE,
@@ -31,6 +31,7 @@ setup(
             "camera = robot_rl_ros.camera:main",
             "actor = robot_rl_ros.actor:main",
             "learner = robot_rl_ros.learner:main",
+            "gui = robot_rl_ros.gui:main",
         ],
     },
 )
