@@ -18,34 +18,19 @@ policy's action frame (``Decision.stored_action``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from robot_rl.hil.arbiter import Decision, Source
 from robot_rl.loop.types import Buffer, Transition
 
+if TYPE_CHECKING:  # at run time any sink with ReplayBuffer.add will do (no torch import)
+    from robot_rl.agents.replay import ReplayBuffer
+
 RouteMode = Literal["hil_serl", "rlif", "bc", "dagger"]
 ROUTE_MODES: tuple[RouteMode, ...] = ("hil_serl", "rlif", "bc", "dagger")
-
-
-class TransitionSink(Protocol):
-    """Anything that stores transitions (`robot_rl.agents.replay.ReplayBuffer` does)."""
-
-    def add(
-        self,
-        obs: Mapping[str, Any],
-        action: np.ndarray,
-        reward: float,
-        next_obs: Mapping[str, Any],
-        terminated: bool,
-        truncated: bool,
-        intervened: bool = False,
-    ) -> None:
-        """Store one transition."""
-        ...
 
 
 @dataclass
@@ -107,7 +92,7 @@ class Router:
     the mode never uses it; a mode that needs a missing sink raises at construction)."""
 
     def __init__(
-        self, cfg: RouterConfig, online: TransitionSink | None, demo: TransitionSink | None
+        self, cfg: RouterConfig, online: ReplayBuffer | None, demo: ReplayBuffer | None
     ) -> None:
         if cfg.mode in ("hil_serl", "rlif") and online is None:
             raise ValueError(f"mode {cfg.mode!r} needs an online buffer")

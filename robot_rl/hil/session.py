@@ -17,15 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.hil.arbiter import Arbiter, ArbiterConfig, Decision
-from robot_rl.hil.routing import Router, RouterConfig, TransitionSink, route
+from robot_rl.hil.routing import Router, RouterConfig, route
 from robot_rl.hil.stats import InterventionStats
 from robot_rl.loop.types import Transition
+
+if TYPE_CHECKING:
+    from robot_rl.agents.replay import ReplayBuffer
 
 # TCP orientation (w, x, y, z) inside obs["state"] (docs/interfaces.md proprioception).
 TCP_QUAT_SLICE = slice(3, 7)
@@ -51,8 +54,8 @@ class HilSession:
         cls,
         cfg: HilConfig,
         env: Any,
-        online: TransitionSink | None = None,
-        demo: TransitionSink | None = None,
+        online: ReplayBuffer | None = None,
+        demo: ReplayBuffer | None = None,
     ) -> HilSession:
         """A session for a TwinEnv (its action scales and rotation mask). Without sinks it
         can only `route`, not `record`."""

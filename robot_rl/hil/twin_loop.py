@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,10 +13,13 @@ from robot_rl.hil.arbiter import ArbiterConfig
 from robot_rl.hil.commanders import Commander
 from robot_rl.hil.frames import FrameConfig
 from robot_rl.hil.mapping import MappingConfig
-from robot_rl.hil.routing import RouteMode, RouterConfig, TransitionSink
+from robot_rl.hil.routing import RouteMode, RouterConfig
 from robot_rl.hil.session import HilConfig, HilSession
 from robot_rl.hil.sim_operator import SimOperatorConfig, SimulatedOperator
 from robot_rl.loop.types import Transition
+
+if TYPE_CHECKING:
+    from robot_rl.agents.replay import ReplayBuffer
 
 Policy = Callable[[dict[str, Any]], np.ndarray]
 
@@ -71,8 +74,8 @@ def run_hil_episode(
 def sim_operator_session(
     env: TwinEnv,
     mode: RouteMode,
-    online: TransitionSink | None,
-    demo: TransitionSink | None,
+    online: ReplayBuffer | None,
+    demo: ReplayBuffer | None,
     operator: SimOperatorConfig | None = None,
     frame: FrameConfig | None = None,
     arbiter: ArbiterConfig | None = None,
