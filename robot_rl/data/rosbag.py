@@ -288,6 +288,8 @@ def export_bag(
             first = int(ep.timestamp_ns[0]) - VELOCITY_DT_NS
             if end_ns is not None and first <= end_ns:
                 shift, shifted = end_ns + 1_000_000_000 - first, shifted + 1
+            elif first < 0:  # sim time starts at 0; a bag's log times cannot be negative
+                shift, shifted = -first, shifted + 1
             for log_ns, topic, msg in _episode_messages(ep, topics, shift, store.spec.cameras):
                 bag.write(topic, msg, log_ns)
             end_ns = int(ep.timestamp_ns[-1]) + shift

@@ -7,7 +7,7 @@ from __future__ import annotations
 from robot_rl.hil.arbiter import Arbiter, ArbiterConfig, Decision, Source
 from robot_rl.hil.frames import FrameConfig
 from robot_rl.hil.mapping import MappingConfig, TeleopMapping
-from robot_rl.hil.routing import Routed, Router, RouterConfig
+from robot_rl.hil.routing import Router, RouterConfig
 from robot_rl.hil.session import HilConfig, HilSession
 from robot_rl.hil.stats import InterventionStats
 
@@ -20,7 +20,6 @@ __all__ = [
     "HilSession",
     "InterventionStats",
     "MappingConfig",
-    "Routed",
     "Router",
     "RouterConfig",
     "Source",

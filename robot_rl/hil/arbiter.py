@@ -4,7 +4,7 @@ Call once per policy step (the actor loop, single-threaded)::
 
     decision = arbiter.step(policy_action, latest_command, now_s, tcp_quat_wxyz)
     env.step(decision.action)          # always through the env's safety filter
-    router.record(obs, decision, ...)  # decision.stored_action goes to the buffers
+    router.record(step, decision)      # decision.stored_action goes to the buffers
 
 States: POLICY -> HUMAN when the operator engages (intervene button, or motion past
 ``engage_threshold``); HUMAN -> HANDOVER once nothing has engaged for ``release_hold_s``

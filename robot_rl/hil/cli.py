@@ -92,13 +92,14 @@ def run_teleop_node(device: TeleopDevice, args: argparse.Namespace, on_command: 
 def record_teleop_demos(args: argparse.Namespace) -> int:
     """``record-demos --teleop ...``: teleoperated twin episodes into a zarr store."""
     from robot_rl.data.episodes import EpisodeStore
+    from robot_rl.data.recorder import episode_spec
     from robot_rl.envs.twin_env import TwinEnv
     from robot_rl.hil.arbiter import Arbiter, ArbiterConfig
     from robot_rl.hil.commanders import Commander, DeviceCommander
     from robot_rl.hil.devices.keyboard import Keyboard, ScriptedKeys, parse_key_script
     from robot_rl.hil.frames import FrameConfig
     from robot_rl.hil.mapping import MappingConfig
-    from robot_rl.hil.record import RecordConfig, record_demos, store_spec_for
+    from robot_rl.hil.record import RecordConfig, record_demos
     from robot_rl.hil.sim_operator import SimOperatorConfig, SimulatedOperator
 
     env = TwinEnv(task=args.task, obs=args.obs)
@@ -130,7 +131,7 @@ def record_teleop_demos(args: argparse.Namespace) -> int:
         def viewer(obs: dict[str, Any]) -> None:
             show(obs["images"][cam])
 
-    store = EpisodeStore(Path(args.out), store_spec_for(env))
+    store = EpisodeStore(Path(args.out), episode_spec(env))
     cfg = RecordConfig(
         episodes=args.episodes, seed=args.seed, keep_failures=args.keep_failures, realtime=realtime
     )

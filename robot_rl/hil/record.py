@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
-from robot_rl.data.episodes import EpisodeSpec, EpisodeStore
+from robot_rl.data.episodes import EpisodeStore
+from robot_rl.data.recorder import EpisodeRecorder
 from robot_rl.envs.twin_env import TwinEnv
 from robot_rl.hil.command import command_twist, has_button
 from robot_rl.hil.commanders import Commander
@@ -60,12 +60,6 @@ class RecordedAttempt:
     reason: str  # success, operator_success, failure, time_limit, reset, device_lost
 
 
-def store_spec_for(env: TwinEnv) -> EpisodeSpec:
-    """The episode-store spec matching an env's observations and actions."""
-    spec = obs_spec_from_space(env.observation_space)
-    return EpisodeSpec(spec.state_dim, ACTION_DIM, spec.cameras, spec.image_shape)
-
-
 def _outcome(cmd: TeleopCommand | None, success: bool, truncated: bool) -> str:
     if cmd is None:
         return "device_lost"
@@ -96,49 +90,36 @@ def record_demos(
     kept = 0
     max_attempts = cfg.max_attempts if cfg.max_attempts is not None else 3 * cfg.episodes
     period_s = 1.0 / env.cfg.control_hz
+    rec = EpisodeRecorder(env, store, {"source": source, "task": env.cfg.task})
     while kept < cfg.episodes and len(attempts) < max_attempts:
         seed = cfg.seed + len(attempts)
-        obs, _ = env.reset(seed=seed)
+        obs = rec.reset(seed)
         commander.reset()
-        store.begin_episode(obs, timestamp_ns=round(env.cell.data.time * 1e9))
-        steps, reason, next_tick = 0, "", time.monotonic()
+        reason, next_tick = "", time.monotonic()
         hold = np.zeros(ACTION_DIM)
         while not reason:
             if viewer is not None:
                 viewer(obs)
-            now_s = float(env.cell.data.time)
-            cmd = commander.command(hold, now_s)
-            reason = "device_lost" if cmd is None else ""
+            cmd = commander.command(hold, float(env.cell.data.time))
             if cmd is None:
+                reason = "device_lost"
                 break
             twist = apply_deadband(command_twist(cmd), cfg.deadband)
             tcp_quat = np.asarray(obs["state"], np.float64)[TCP_QUAT_SLICE]
             action = mapping.to_action(twist, float(cmd.gripper), tcp_quat)
-            obs, reward, terminated, truncated, info = env.step(action)
-            success = bool(info["success"])
-            store.add_step(
-                action,
-                reward,
-                obs,
-                timestamp_ns=round(env.cell.data.time * 1e9),
-                terminated=terminated,
-                truncated=truncated,
-                intervened=True,
-                success=success,
-            )
-            steps += 1
-            reason = _outcome(cmd, success, truncated)
+            obs, _, _, truncated, info = rec.step(action, intervened=True)
+            reason = _outcome(cmd, bool(info["success"]), truncated)
             if cfg.realtime:
                 next_tick += period_s
                 time.sleep(max(0.0, next_tick - time.monotonic()))
         good = reason in ("success", "operator_success")
         index: int | None = None
+        steps = rec.steps
         if steps > 0 and (good or (cfg.keep_failures and reason in ("failure", "time_limit"))):
-            meta = {"source": source, "task": env.cfg.task, "seed": seed, "success": good}
-            index = store.end_episode({**meta, "end": reason})
+            index = rec.commit(success=good, end=reason)
             kept += 1
         else:
-            store.abort_episode()
+            rec.discard()
         attempts.append(RecordedAttempt(index, seed, steps, good, reason))
         log.info("attempt %d (seed %d): %s after %d steps", len(attempts), seed, reason, steps)
         if reason == "device_lost":

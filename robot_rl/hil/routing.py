@@ -18,47 +18,19 @@ policy's action frame (``Decision.stored_action``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from robot_rl.hil.arbiter import Decision, Source
+from robot_rl.loop.types import Buffer, Transition
+
+if TYPE_CHECKING:  # at run time any sink with ReplayBuffer.add will do (no torch import)
+    from robot_rl.agents.replay import ReplayBuffer
 
 RouteMode = Literal["hil_serl", "rlif", "bc", "dagger"]
 ROUTE_MODES: tuple[RouteMode, ...] = ("hil_serl", "rlif", "bc", "dagger")
-
-
-class TransitionSink(Protocol):
-    """Anything that stores transitions (`robot_rl.agents.replay.ReplayBuffer` does)."""
-
-    def add(
-        self,
-        obs: Mapping[str, Any],
-        action: np.ndarray,
-        reward: float,
-        next_obs: Mapping[str, Any],
-        terminated: bool,
-        truncated: bool,
-        intervened: bool = False,
-    ) -> None:
-        """Store one transition."""
-        ...
-
-
-@dataclass(frozen=True)
-class Routed:
-    """One transition bound for one buffer."""
-
-    buffer: Literal["online", "demo"]
-    obs: Mapping[str, Any]
-    action: np.ndarray  # (7,) action frame
-    reward: float
-    next_obs: Mapping[str, Any]
-    terminated: bool
-    truncated: bool
-    intervened: bool
 
 
 @dataclass
@@ -79,41 +51,40 @@ class RouterConfig:
 
 def route(
     cfg: RouterConfig,
-    obs: Mapping[str, Any],
+    step: Transition,
     decision: Decision,
-    reward: float,
-    next_obs: Mapping[str, Any],
-    terminated: bool,
-    truncated: bool,
     label_action: np.ndarray | None = None,
-) -> list[Routed]:
-    """The transitions one env step produces under ``cfg.mode`` (pure; nothing stored)."""
+) -> list[Transition]:
+    """The transitions one env step produces under ``cfg.mode`` (pure; nothing stored).
+    ``step`` is the executed step as the actor numbers it; each output keeps its bookkeeping
+    (actor, episode, step, stamp) and names its ``buffer``. Its action becomes the
+    decision's stored action (the policy's action frame) and ``intervened`` the decision's
+    source."""
     human = decision.source is Source.HUMAN
     act = np.asarray(decision.stored_action, np.float32)
+    done = replace(step, action=act, intervened=human, buffer="online")
 
-    def step(buf: Literal["online", "demo"], a: np.ndarray, r: float) -> Routed:
-        return Routed(buf, obs, a, r, next_obs, terminated, truncated, human)
+    def to(buffer: Buffer, **changes: Any) -> Transition:
+        return replace(done, buffer=buffer, **changes)
 
     if cfg.mode == "hil_serl":
-        out = [step("online", act, reward)]
-        if human:
-            out.append(step("demo", act, reward))
-        return out
+        return [done, to("demo")] if human else [done]
     if cfg.mode == "rlif":
         out = []
         if decision.onset:
-            refused = np.asarray(decision.policy_action, np.float32)
             # Terminal: the refused action was never executed, so it has no next state.
-            out.append(Routed("online", obs, refused, cfg.rlif_penalty, obs, True, False, False))
-        out.append(step("online", act, 0.0))
+            refused = np.asarray(decision.policy_action, np.float32)
+            penalty = {"reward": cfg.rlif_penalty, "next_obs": step.obs, "terminated": True}
+            out.append(to("online", action=refused, truncated=False, intervened=False, **penalty))
+        out.append(to("online", reward=0.0))
         if human and cfg.rlif_human_demos:
-            out.append(step("demo", act, 0.0))
+            out.append(to("demo", reward=0.0))
         return out
     if cfg.mode == "bc":
-        return [step("demo", act, reward)] if human else []
+        return [to("demo")] if human else []
     if label_action is not None:
-        return [step("demo", np.asarray(label_action, np.float32), reward)]
-    return [step("demo", act, reward)] if human else []
+        return [to("demo", action=np.asarray(label_action, np.float32))]
+    return [to("demo")] if human else []
 
 
 class Router:
@@ -121,7 +92,7 @@ class Router:
     the mode never uses it; a mode that needs a missing sink raises at construction)."""
 
     def __init__(
-        self, cfg: RouterConfig, online: TransitionSink | None, demo: TransitionSink | None
+        self, cfg: RouterConfig, online: ReplayBuffer | None, demo: ReplayBuffer | None
     ) -> None:
         if cfg.mode in ("hil_serl", "rlif") and online is None:
             raise ValueError(f"mode {cfg.mode!r} needs an online buffer")
@@ -131,21 +102,12 @@ class Router:
         self.cfg, self.online, self.demo = cfg, online, demo
 
     def record(
-        self,
-        obs: Mapping[str, Any],
-        decision: Decision,
-        reward: float,
-        next_obs: Mapping[str, Any],
-        terminated: bool,
-        truncated: bool,
-        label_action: np.ndarray | None = None,
-    ) -> list[Routed]:
+        self, step: Transition, decision: Decision, label_action: np.ndarray | None = None
+    ) -> list[Transition]:
         """Route one env step and store it; returns what was stored."""
-        routed = route(
-            self.cfg, obs, decision, reward, next_obs, terminated, truncated, label_action
-        )
-        for r in routed:
-            sink = self.online if r.buffer == "online" else self.demo
+        routed = route(self.cfg, step, decision, label_action)
+        for t in routed:
+            sink = self.online if t.buffer == "online" else self.demo
             assert sink is not None
-            sink.add(r.obs, r.action, r.reward, r.next_obs, r.terminated, r.truncated, r.intervened)
+            sink.add(t.obs, t.action, t.reward, t.next_obs, t.terminated, t.truncated, t.intervened)
         return routed

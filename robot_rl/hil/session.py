@@ -4,9 +4,10 @@ Per step::
 
     d = hil.act(obs, policy_action, command, now_s)    # command: device/operator, or None
     next_obs, r, term, trunc, info = env.step(d.action)
-    hil.record(obs, d, r, next_obs, term, trunc)       # stores into online/demo buffers
-    # (or routed = hil.route(...): the same transitions, not stored, for an actor that
-    #  ships them to a learner process; each Routed names its buffer)
+    hil.record(step, d)      # step: the executed env step as a `Transition`; stores into
+                             # the online/demo buffers
+    # (or hil.route(step, d): the same transitions, not stored, for an actor that ships
+    #  them to a learner (robot_rl.loop.actor); each names its buffer)
     if term or trunc:
         log(hil.end_episode())                         # {"hil/interventions": ..., ...}
         hil.reset()
@@ -16,14 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.hil.arbiter import Arbiter, ArbiterConfig, Decision
-from robot_rl.hil.routing import Routed, Router, RouterConfig, TransitionSink, route
+from robot_rl.hil.routing import Router, RouterConfig, route
 from robot_rl.hil.stats import InterventionStats
+from robot_rl.loop.types import Transition
+
+if TYPE_CHECKING:
+    from robot_rl.agents.replay import ReplayBuffer
 
 # TCP orientation (w, x, y, z) inside obs["state"] (docs/interfaces.md proprioception).
 TCP_QUAT_SLICE = slice(3, 7)
@@ -49,8 +54,8 @@ class HilSession:
         cls,
         cfg: HilConfig,
         env: Any,
-        online: TransitionSink | None = None,
-        demo: TransitionSink | None = None,
+        online: ReplayBuffer | None = None,
+        demo: ReplayBuffer | None = None,
     ) -> HilSession:
         """A session for a TwinEnv (its action scales and rotation mask). Without sinks it
         can only `route`, not `record`."""
@@ -76,38 +81,20 @@ class HilSession:
         return d
 
     def record(
-        self,
-        obs: Mapping[str, Any],
-        decision: Decision,
-        reward: float,
-        next_obs: Mapping[str, Any],
-        terminated: bool,
-        truncated: bool,
-        label_action: np.ndarray | None = None,
-    ) -> list[Routed]:
+        self, step: Transition, decision: Decision, label_action: np.ndarray | None = None
+    ) -> list[Transition]:
         """Store the step in the buffers the mode selects; returns what was stored."""
         if self.router is None:
             raise RuntimeError("this session has no buffers; use route() instead")
-        return self.router.record(
-            obs, decision, reward, next_obs, terminated, truncated, label_action
-        )
+        return self.router.record(step, decision, label_action)
 
     def route(
-        self,
-        obs: Mapping[str, Any],
-        decision: Decision,
-        reward: float,
-        next_obs: Mapping[str, Any],
-        terminated: bool,
-        truncated: bool,
-        label_action: np.ndarray | None = None,
-    ) -> list[Routed]:
+        self, step: Transition, decision: Decision, label_action: np.ndarray | None = None
+    ) -> list[Transition]:
         """The transitions this step produces, each naming its buffer; nothing stored.
         There can be 0, 1 or 2 per env step (a demo copy, an RLIF penalty), so count env
         steps, not these."""
-        return route(
-            self.cfg.router, obs, decision, reward, next_obs, terminated, truncated, label_action
-        )
+        return route(self.cfg.router, step, decision, label_action)
 
     def end_episode(self) -> dict[str, float]:
         """This episode's intervention count and rate, for the logger."""

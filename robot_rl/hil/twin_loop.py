@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,9 +13,13 @@ from robot_rl.hil.arbiter import ArbiterConfig
 from robot_rl.hil.commanders import Commander
 from robot_rl.hil.frames import FrameConfig
 from robot_rl.hil.mapping import MappingConfig
-from robot_rl.hil.routing import RouteMode, RouterConfig, TransitionSink
+from robot_rl.hil.routing import RouteMode, RouterConfig
 from robot_rl.hil.session import HilConfig, HilSession
 from robot_rl.hil.sim_operator import SimOperatorConfig, SimulatedOperator
+from robot_rl.loop.types import Transition
+
+if TYPE_CHECKING:
+    from robot_rl.agents.replay import ReplayBuffer
 
 Policy = Callable[[dict[str, Any]], np.ndarray]
 
@@ -43,7 +47,7 @@ def run_hil_episode(
     commander gives the teleop command, the session arbitrates, the env (and its safety
     filter) executes, and the session routes the transition. ``label`` (DAgger) is asked
     for an expert action before each step. Commands are stamped in sim time."""
-    obs, _ = env.reset(seed=seed)
+    obs, info = env.reset(seed=seed)
     session.reset()
     commander.reset()
     reset = getattr(policy, "reset", None)
@@ -55,8 +59,13 @@ def run_hil_episode(
         now_s = float(env.cell.data.time)
         decision = session.act(obs, proposal, commander.command(proposal, now_s), now_s)
         lbl = label() if label is not None else None
+        stamp_ns = info["stamp_ns"]
         next_obs, reward, terminated, truncated, info = env.step(decision.action)
-        session.record(obs, decision, reward, next_obs, terminated, truncated, lbl)
+        step = Transition(
+            "twin", 0, seed, steps, stamp_ns, obs, decision.action, reward, next_obs,
+            terminated, truncated, False, -1,
+        )  # fmt: skip
+        session.record(step, decision, lbl)
         obs, ret, steps = next_obs, ret + reward, steps + 1
         done, success = terminated or truncated, bool(info["success"])
     return HilEpisode(success, steps, ret, session.end_episode(), list(session.stats.events))
@@ -65,8 +74,8 @@ def run_hil_episode(
 def sim_operator_session(
     env: TwinEnv,
     mode: RouteMode,
-    online: TransitionSink | None,
-    demo: TransitionSink | None,
+    online: ReplayBuffer | None,
+    demo: ReplayBuffer | None,
     operator: SimOperatorConfig | None = None,
     frame: FrameConfig | None = None,
     arbiter: ArbiterConfig | None = None,

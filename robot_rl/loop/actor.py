@@ -24,7 +24,6 @@ import numpy as np
 
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.eval.seeds import TRAIN_SEED_STRIDE
-from robot_rl.hil.routing import Routed
 from robot_rl.hil.session import HilSession
 from robot_rl.loop.delivery import TransitionSender
 from robot_rl.loop.types import EpisodeStats, Transition
@@ -160,20 +159,17 @@ class ActorCore:
         next_obs, reward, terminated, truncated, info = step
         self.env_steps += 1
         self._ret += float(reward)
-        if decision is None:
-            routed = [Routed("online", obs, action, reward, next_obs, terminated, truncated, False)]
-        else:
-            assert self.hil is not None
-            routed = self.hil.route(obs, decision, reward, next_obs, terminated, truncated)
+        executed = Transition(
+            self.settings.actor_id, 0, self.episodes - 1, self._step, self._stamp_ns, dict(obs),
+            action, float(reward), dict(next_obs), bool(terminated), bool(truncated), False,
+            self.policy_version,
+        )  # fmt: skip
+        routed = [executed]
+        if decision is not None and self.hil is not None:  # 0, 1 or 2 (module docstring)
+            routed = self.hil.route(executed, decision)
         out = []
-        for r in routed:
-            template = Transition(
-                self.settings.actor_id, 0, self.episodes - 1, self._step, self._stamp_ns,
-                dict(r.obs), np.asarray(r.action, np.float32), float(r.reward), dict(r.next_obs),
-                bool(r.terminated), bool(r.truncated), bool(r.intervened), self.policy_version,
-                r.buffer,
-            )  # fmt: skip
-            seq = self.sender.send(partial(_with_seq, template))
+        for t in routed:
+            seq = self.sender.send(partial(_with_seq, t))
             if seq is not None:
                 out.append(self.sender.unacked[seq])
         self._step += 1

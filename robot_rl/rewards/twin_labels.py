@@ -2,8 +2,10 @@
 
 Each episode draws an object/arm reset (the task's own randomisation), a lighting and a
 perturbation mode (`perturb.py`), runs the perturbed expert and records every frame with
-``success = task.success(cell)`` at that frame. Episodes are written to a zarr
-`EpisodeStore`; the label of observation ``t + 1`` is ``success[t]``.
+``success = task.success(cell)`` at that frame (the env's ``info["success"]``). Episodes
+are written to a zarr `EpisodeStore` by the one recorder (robot_rl.data.recorder), stamped
+in sim time; the label of observation ``t + 1`` is ``success[t]``. The expert keeps going
+after a success (the env's ``terminated``) for ``post_success_steps`` more frames.
 """
 
 from __future__ import annotations
@@ -12,15 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from robot_rl.data.episodes import EpisodeSpec, EpisodeStore
+from robot_rl.data.episodes import EpisodeStore
+from robot_rl.data.recorder import EpisodeRecorder, episode_spec
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.rewards.lighting import LightingConfig, LightRandomizer
 from robot_rl.rewards.perturb import PerturbConfig, PerturbedExpert, draw_mode
-from robot_rl.spec import ACTION_DIM, PROPRIO_DIM
 from robot_rl.twin.cell import CellConfig
 
 
@@ -68,13 +69,8 @@ def generate_twin_labels(
             cell=CellConfig(image_size=cfg.image_size, cameras=cfg.cameras),
         )
     )
-    spec = EpisodeSpec(
-        state_dim=PROPRIO_DIM,
-        action_dim=ACTION_DIM,
-        cameras=cfg.cameras,
-        image_shape=(cfg.image_size[0], cfg.image_size[1], 3),
-    )
-    store = EpisodeStore(out, spec, durable=False)
+    store = EpisodeStore(out, episode_spec(env), durable=False)
+    rec = EpisodeRecorder(env, store, {"source": "twin_labels", "task": cfg.task})
     lights = LightRandomizer(env.cell.model, cfg.lighting)
     t0 = time.perf_counter()
     frames = positives = 0
@@ -82,7 +78,7 @@ def generate_twin_labels(
     try:
         for i in range(cfg.episodes):
             seed = cfg.seed + i
-            n, pos, mode = _record_episode(env, store, lights, cfg, seed)
+            n, pos, mode = _record_episode(rec, lights, cfg, seed)
             frames += n
             positives += pos
             modes[mode] = modes.get(mode, 0) + 1
@@ -94,51 +90,27 @@ def generate_twin_labels(
 
 
 def _record_episode(
-    env: TwinEnv, store: EpisodeStore, lights: LightRandomizer, cfg: LabelGenConfig, seed: int
+    rec: EpisodeRecorder, lights: LightRandomizer, cfg: LabelGenConfig, seed: int
 ) -> tuple[int, int, str]:
     rng = np.random.default_rng([seed, 0x5EED])  # independent of the env's reset stream
     lighting = lights.apply(rng) if cfg.randomize_lighting else {}
     mode = draw_mode(rng, cfg.perturb)
-    obs, info = env.reset(seed=seed)
-    store.begin_episode(obs, _stamp_ns(info))
-    policy = PerturbedExpert(env, mode, rng, cfg.perturb)
+    rec.reset(seed)
+    policy = PerturbedExpert(rec.env, mode, rng, cfg.perturb)
     first_success: int | None = None
     positives = 0
-    steps = 0
-    while steps < cfg.max_steps:
+    while rec.steps < cfg.max_steps:
         # float32 as stored, so replaying the stored actions reproduces the episode exactly.
-        action = policy.act().astype(np.float32)
-        obs, _, _, _, info = env.step(action)
-        success = bool(env.task.success(env.cell))
+        success = bool(rec.step(policy.act().astype(np.float32))[4]["success"])
         positives += success
-        steps += 1
+        steps = rec.steps
         if success and first_success is None:
             first_success = steps
-        done = (first_success is not None and steps - first_success >= cfg.post_success_steps) or (
+        if (first_success is not None and steps - first_success >= cfg.post_success_steps) or (
             policy.triggered_at is not None
             and steps - policy.triggered_at >= cfg.after_trigger_steps
-        )
-        store.add_step(
-            action,
-            float(success),
-            obs,
-            _stamp_ns(info),
-            truncated=done or steps == cfg.max_steps,
-            success=success,
-        )
-        if done:
+        ):
             break
-    meta: dict[str, Any] = {
-        "source": "twin_labels",
-        "task": cfg.task,
-        "seed": seed,
-        "mode": mode,
-        "lighting": lighting,
-        "generator": asdict(replace(cfg, episodes=1, seed=seed)),
-    }
-    store.end_episode(meta)
-    return steps, positives, mode
-
-
-def _stamp_ns(info: dict[str, Any]) -> int:
-    return round(float(info["t_sim_s"]) * 1e9)
+    generator = asdict(replace(cfg, episodes=1, seed=seed))
+    rec.commit(mode=mode, lighting=lighting, generator=generator)
+    return rec.steps, positives, mode

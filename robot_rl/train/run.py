@@ -21,6 +21,7 @@ from tqdm import tqdm
 from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.data.episodes import EpisodeStore
+from robot_rl.data.recorder import episode_spec
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.hil.arbiter import ArbiterConfig
 from robot_rl.hil.frames import FrameConfig
@@ -32,7 +33,7 @@ from robot_rl.loop.actor import ActorCore, ActorSettings
 from robot_rl.loop.envs import make_gym_env
 from robot_rl.loop.learner import LearnerCore
 from robot_rl.train.config import TrainConfig, env_kwargs, save_json
-from robot_rl.train.demos import episode_spec, record_scripted
+from robot_rl.train.demos import record_scripted
 from robot_rl.train.learned_reward import LearnedRewardEnv, classifier_source, reward_preflight
 from robot_rl.train.report import (
     EvalPoint,

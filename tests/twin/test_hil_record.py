@@ -11,13 +11,14 @@ import pytest
 
 from robot_rl.cli import main
 from robot_rl.data.episodes import EpisodeStore
+from robot_rl.data.recorder import episode_spec
 from robot_rl.envs.twin_env import TwinEnv
 from robot_rl.hil.arbiter import Arbiter, ArbiterConfig
 from robot_rl.hil.commanders import DeviceCommander
 from robot_rl.hil.devices.keyboard import Keyboard, ScriptedKeys, parse_key_script
 from robot_rl.hil.frames import FrameConfig
 from robot_rl.hil.mapping import MappingConfig
-from robot_rl.hil.record import RecordConfig, record_demos, store_spec_for
+from robot_rl.hil.record import RecordConfig, record_demos
 
 pytestmark = pytest.mark.twin
 
@@ -27,7 +28,7 @@ def setup(tmp_path: Path, script: str, yaw: float = 0.0, then: str = "release"):
     frame = FrameConfig(operator_yaw_rad=yaw)
     mapping = Arbiter.for_env(ArbiterConfig(mapping=MappingConfig(frame)), env).mapping
     kb = Keyboard(source=ScriptedKeys(parse_key_script(script), then=then))
-    store = EpisodeStore(tmp_path / "demos", store_spec_for(env), durable=False)
+    store = EpisodeStore(tmp_path / "demos", episode_spec(env), durable=False)
     return env, DeviceCommander(kb), mapping, store
 
 

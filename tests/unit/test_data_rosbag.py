@@ -131,3 +131,19 @@ def test_stale_input_drops_the_episode_and_is_reported(
     lenient = ImportConfig(image_height=12, image_width=16, max_age_s=0.15)
     report = import_bag(tmp_path / "bag", tmp_path / "lenient", lenient)
     assert report.episodes == 1
+
+
+def test_sim_time_stamps_from_zero_export(tmp_path: Path) -> None:
+    """Twin episodes are stamped in sim time from 0; the pose pair 1 ms before the first
+    observation must not get a negative bag time."""
+    ep = cell_episode(np.random.default_rng(1), 3, "success")
+    ep["stamps"] = ep["stamps"] - ep["stamps"][0]
+    store = EpisodeStore(tmp_path / "src", SPEC, durable=False)
+    write(store, ep)
+    assert export_bag(store, tmp_path / "bag").shifted == 1
+    back = import_bag(
+        tmp_path / "bag", tmp_path / "back", ImportConfig(image_height=12, image_width=16)
+    )
+    assert back.episodes == 1
+    got = EpisodeStore(tmp_path / "back").episode(0).timestamp_ns
+    np.testing.assert_array_equal(got - got[0], ep["stamps"])

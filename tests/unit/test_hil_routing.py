@@ -15,6 +15,7 @@ from robot_rl.hil.mapping import TeleopMapping
 from robot_rl.hil.routing import Router, RouterConfig, route
 from robot_rl.hil.session import HilConfig, HilSession
 from robot_rl.hil.stats import InterventionStats
+from robot_rl.loop.types import Transition
 
 POLICY = np.array([0.1, 0.2, 0.3, 0.0, 0.0, 0.0, 1.0])
 HUMAN = np.array([-0.5, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0])
@@ -26,6 +27,13 @@ def obs(k: int) -> dict:
     return {"state": s}
 
 
+def step(k: int, reward: float, terminated: bool = False, truncated: bool = False) -> Transition:
+    """Env step k (obs k -> obs k + 1) as the actor numbers it, before routing."""
+    return Transition(
+        "a", 0, 3, k, 100 * k, obs(k), POLICY, reward, obs(k + 1), terminated, truncated, False, 5
+    )
+
+
 def decision(source: Source, onset: bool = False) -> Decision:
     a = HUMAN if source is Source.HUMAN else POLICY
     return Decision(a, a, POLICY, source, onset, False, "", True)
@@ -33,35 +41,39 @@ def decision(source: Source, onset: bool = False) -> Decision:
 
 def test_hil_serl_sends_human_steps_to_both_buffers() -> None:
     cfg = RouterConfig("hil_serl")
-    r = route(cfg, obs(0), decision(Source.HUMAN, True), 0.5, obs(1), False, False)
+    r = route(cfg, step(0, 0.5), decision(Source.HUMAN, True))
     assert [x.buffer for x in r] == ["online", "demo"]
     assert all(x.intervened and x.reward == 0.5 for x in r)
+    # Both copies keep the actor's numbering: the learner counts them as one env step.
+    keys = {(x.actor_id, x.episode_id, x.step, x.stamp_ns, x.policy_version) for x in r}
+    assert keys == {("a", 3, 0, 0, 5)}
     np.testing.assert_array_equal(r[1].action, HUMAN.astype(np.float32))
-    r = route(cfg, obs(1), decision(Source.POLICY), 1.0, obs(2), True, False)
+    r = route(cfg, step(1, 1.0, True), decision(Source.POLICY))
     assert [x.buffer for x in r] == ["online"] and r[0].terminated and not r[0].intervened
-    r = route(cfg, obs(1), decision(Source.HANDOVER), 0.0, obs(2), False, False)
+    r = route(cfg, step(1, 0.0), decision(Source.HANDOVER))
     assert [x.buffer for x in r] == ["online"]  # a blend is never a demo
 
 
 def test_rlif_penalises_the_refused_action_at_onset_only() -> None:
     cfg = RouterConfig("rlif")
-    r = route(cfg, obs(3), decision(Source.HUMAN, onset=True), 1.0, obs(4), False, False)
+    r = route(cfg, step(3, 1.0), decision(Source.HUMAN, onset=True))
     assert len(r) == 2
-    pen, step = r
+    pen, executed = r
     assert pen.reward == -1.0 and pen.terminated and not pen.intervened
     np.testing.assert_array_equal(pen.action, POLICY.astype(np.float32))
     assert pen.obs is pen.next_obs  # no next state for an action never executed
-    assert step.reward == 0.0 and step.intervened  # no task reward, ever
-    np.testing.assert_array_equal(step.action, HUMAN.astype(np.float32))
-    later = route(cfg, obs(4), decision(Source.HUMAN), 1.0, obs(5), True, False)
+    assert (pen.buffer, pen.step, executed.step) == ("online", 3, 3)
+    assert executed.reward == 0.0 and executed.intervened  # no task reward, ever
+    np.testing.assert_array_equal(executed.action, HUMAN.astype(np.float32))
+    later = route(cfg, step(4, 1.0, True), decision(Source.HUMAN))
     assert [x.reward for x in later] == [0.0]
 
 
 def test_rlif_can_copy_human_steps_to_demos_without_task_reward() -> None:
     cfg = RouterConfig("rlif", rlif_human_demos=True)
-    r = route(cfg, obs(3), decision(Source.HUMAN, onset=True), 1.0, obs(4), False, False)
+    r = route(cfg, step(3, 1.0), decision(Source.HUMAN, onset=True))
     assert [(x.buffer, x.reward) for x in r] == [("online", -1.0), ("online", 0.0), ("demo", 0.0)]
-    r = route(cfg, obs(4), decision(Source.POLICY), 1.0, obs(5), False, False)
+    r = route(cfg, step(4, 1.0), decision(Source.POLICY))
     assert [(x.buffer, x.reward) for x in r] == [("online", 0.0)]
     with pytest.raises(ValueError, match="demo buffer"):
         Router(cfg, online=[], demo=None)  # type: ignore[arg-type]
@@ -69,19 +81,19 @@ def test_rlif_can_copy_human_steps_to_demos_without_task_reward() -> None:
 
 def test_bc_keeps_only_human_steps_as_demos() -> None:
     cfg = RouterConfig("bc")
-    assert route(cfg, obs(0), decision(Source.POLICY), 0.0, obs(1), False, False) == []
-    assert route(cfg, obs(0), decision(Source.HANDOVER), 0.0, obs(1), False, False) == []
-    r = route(cfg, obs(0), decision(Source.HUMAN, True), 0.0, obs(1), False, False)
+    assert route(cfg, step(0, 0.0), decision(Source.POLICY)) == []
+    assert route(cfg, step(0, 0.0), decision(Source.HANDOVER)) == []
+    r = route(cfg, step(0, 0.0), decision(Source.HUMAN, True))
     assert [x.buffer for x in r] == ["demo"]
 
 
 def test_dagger_labels_every_step_it_can() -> None:
     cfg = RouterConfig("dagger")
     label = np.full(7, 0.25)
-    r = route(cfg, obs(0), decision(Source.POLICY), 0.0, obs(1), False, False, label)
+    r = route(cfg, step(0, 0.0), decision(Source.POLICY), label)
     assert [x.buffer for x in r] == ["demo"]
     np.testing.assert_array_equal(r[0].action, label.astype(np.float32))
-    assert route(cfg, obs(0), decision(Source.POLICY), 0.0, obs(1), False, False) == []
+    assert route(cfg, step(0, 0.0), decision(Source.POLICY)) == []
 
 
 def test_router_refuses_missing_buffers_and_unknown_modes() -> None:
@@ -112,7 +124,7 @@ def run(hil: HilSession, pushes: list[bool]) -> None:
             else None
         )
         d = hil.act(obs(k), POLICY, c, t)
-        hil.record(obs(k), d, 1.0, obs(k + 1), False, k == len(pushes) - 1)
+        hil.record(step(k, 1.0, False, k == len(pushes) - 1), d)
 
 
 def test_session_hil_serl_into_replay_and_stats() -> None:
@@ -149,7 +161,7 @@ def test_session_without_buffers_routes_but_does_not_store() -> None:
     hil = HilSession(cfg, Arbiter(cfg.arbiter, TeleopMapping(cfg.arbiter.mapping, 0.02, 0.1)), None)
     c = make_command([1, 0, 0, 0, 0, 0], 1.0, TeleopCommand.BUTTON_INTERVENE, 0.0)
     d = hil.act(obs(0), POLICY, c, 0.0)
-    routed = hil.route(obs(0), d, 1.0, obs(1), False, False)
+    routed = hil.route(step(0, 1.0), d)
     assert [(r.buffer, r.reward) for r in routed] == [("online", -1.0), ("online", 0.0)]
     with pytest.raises(RuntimeError, match="route"):
-        hil.record(obs(0), d, 1.0, obs(1), False, False)
+        hil.record(step(0, 1.0), d)
