@@ -77,6 +77,8 @@ class CellStatus:
     episode_interventions: int = 0  # intervention onsets in the current episode
     successes: int = 0
     failures: int = 0
+    labels: int = 0  # human success/failure labels the actor applied
+    label_disagreements: int = 0  # labels that contradicted the env's/classifier's verdict
     paused: bool = False  # the actor announced a pause (and no resume since)
     estop: bool = False  # the bridge reports its e-stop latched
     estop_reason: str = ""
