@@ -24,7 +24,7 @@ from robot_rl.bus.msgs.robot_rl_interfaces import Action, EpisodeEvent, RewardEs
 from robot_rl.bus.msgs.sensor_msgs import Image
 from robot_rl.gui.config import GuiConfig
 from robot_rl.gui.metrics import MetricsCsv
-from robot_rl.gui.sources import CellStatus, Curves, DiagnosticView, LearnerView, RewardView
+from robot_rl.gui.sources import CellStatus, Curves, DiagnosticView, RewardView
 from robot_rl.nodes.convert import image_from_msg
 from robot_rl.nodes.diagnostics import OK, values_of
 from robot_rl.nodes.qos import COMMANDS, EVENTS, IMAGES, STATE_SUB
@@ -222,11 +222,7 @@ class BusCell:
         """A copy of the status (with the run folder's latest evaluation counters)."""
         self._poll_csv()
         with self._lock:
-            st = self._status
-            out = CellStatus(**{**st.__dict__, "diagnostics": list(st.diagnostics)})
-            out.learner = LearnerView(**st.learner.__dict__)
-            out.reward = RewardView(**st.reward.__dict__)
-            return out
+            return self._status.copy()
 
     def curves(self) -> Curves:
         """The curves (evaluation curves from metrics.csv, intervention curves from the bus)."""

@@ -86,6 +86,13 @@ class CellStatus:
     learner: LearnerView = field(default_factory=LearnerView)
     diagnostics: list[DiagnosticView] = field(default_factory=list)  # newest first
 
+    def copy(self) -> CellStatus:
+        """A copy that shares nothing mutable with this one (for another thread)."""
+        out = CellStatus(**{**self.__dict__, "diagnostics": list(self.diagnostics)})
+        out.learner = LearnerView(**self.learner.__dict__)
+        out.reward = RewardView(**self.reward.__dict__)
+        return out
+
 
 @dataclass
 class Curves:

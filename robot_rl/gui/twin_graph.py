@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -40,6 +41,20 @@ from robot_rl.nodes.observation import ObsConfig
 from robot_rl.nodes.policy import PolicyConfig
 from robot_rl.nodes.reset import ResetConfig, ResetNode
 from robot_rl.nodes.twin import TwinNode, TwinNodeConfig
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, get: Callable[[], T], ok: Callable[[T], bool], limit_s: float = 30.0) -> T:
+    """Poll ``get`` (every 10 ms) until ``ok`` of its value; raises AssertionError naming
+    ``what`` after ``limit_s`` wall seconds (a bound on a broken run, not a timing claim)."""
+    deadline = time.monotonic() + limit_s
+    while not ok(value := get()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: still {value!r} after {limit_s} s")
+        time.sleep(0.01)
+    return value
+
 
 # A small SAC that starts updating after 64 steps (the cockpit shows its counters).
 SMALL_POLICY = (

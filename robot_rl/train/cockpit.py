@@ -140,11 +140,7 @@ class TrainCockpit:
     # ------------------------------------------------------------------ server side
     def cell_status(self) -> CellStatus:
         with self._lock:
-            st = self._status
-            out = CellStatus(**{**st.__dict__, "diagnostics": list(st.diagnostics)})
-            out.learner = LearnerView(**st.learner.__dict__)
-            out.reward = RewardView(**st.reward.__dict__)
-            return out
+            return self._status.copy()
 
     def curves(self) -> Curves:
         with self._lock:

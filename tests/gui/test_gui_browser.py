@@ -7,9 +7,9 @@ success label and reset reach the actor of a twin training graph."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +21,7 @@ from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.gui.config import GuiConfig
 from robot_rl.gui.device import BrowserDevice
 from robot_rl.gui.twin_cell import TwinCellRig
-from robot_rl.gui.twin_graph import TwinGraphConfig, TwinTrainingGraph
+from robot_rl.gui.twin_graph import TwinGraphConfig, TwinTrainingGraph, wait_for
 from robot_rl.hil.command import command_twist, has_button
 from robot_rl.hil.devices.base import DeviceSample
 from robot_rl.hil.teleop_node import TeleopListener, TeleopNode
@@ -32,24 +32,11 @@ pytestmark = pytest.mark.gui
 INTERVENE = TeleopCommand.BUTTON_INTERVENE
 # Long enough that a page starved by a busy 2-core CI machine does not lapse while open.
 TIMEOUT_S = 1.5
-T = TypeVar("T")
 # A tiny SAC whose random warm-up outlasts the test (the actor acts, nobody learns).
 NO_UPDATES = (
     "{sac: {actor: {hidden_dims: [16]}, critic: {hidden_dims: [16]}}, random_steps: 100000}"
 )
 PAUSED_JS = "return document.getElementById('paused-state').hidden"
-
-
-def wait_for(what: str, get: Callable[[], T], ok: Callable[[T], bool], limit_s: float = 10.0) -> T:
-    """Poll ``get`` until ``ok``; the limit only bounds a broken run (no timing is asserted)."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        value = get()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {limit_s} s")
-        time.sleep(0.01)
 
 
 class Cell:

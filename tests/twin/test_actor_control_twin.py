@@ -7,8 +7,8 @@ The requests go out exactly as the page's clicks do (`BusCommandSink` on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,23 +17,12 @@ from robot_rl.gui.commands import BusCommandSink
 from robot_rl.gui.config import GuiConfig
 from robot_rl.gui.feeds import BusCell, FrameStore, attach_feeds
 from robot_rl.gui.sources import OperatorCommand
-from robot_rl.gui.twin_graph import TwinGraphConfig, TwinTrainingGraph
+from robot_rl.gui.twin_graph import TwinGraphConfig, TwinTrainingGraph, wait_for
 
 pytestmark = pytest.mark.twin
-T = TypeVar("T")
 NO_UPDATES = (
     "{sac: {actor: {hidden_dims: [16]}, critic: {hidden_dims: [16]}}, random_steps: 100000}"
 )
-
-
-def wait_for(what: str, get: Callable[[], T], ok: Callable[[T], bool], limit_s: float = 30.0) -> T:
-    """Poll ``get`` until ``ok``; the limit only bounds a broken run."""
-    deadline = time.monotonic() + limit_s
-    while not ok(value := get()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {limit_s} s")
-        time.sleep(0.01)
-    return value
 
 
 class Rig:

@@ -11,21 +11,20 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from robot_rl.gui.config import GuiConfig
 from robot_rl.gui.sources import OperatorCommand
+from robot_rl.gui.twin_graph import wait_for
 from robot_rl.loop.control import EpisodeControl
 from robot_rl.train.cockpit import CAMERA, TrainCockpit, open_cockpit
 from robot_rl.train.config import run_config
 from robot_rl.train.run import RunResult, train
 
 pytestmark = pytest.mark.twin
-T = TypeVar("T")
 TINY = """
 task: reach
 obs: state
@@ -37,15 +36,6 @@ eval_episodes: 1
 stop_at_success: null
 sac: {batch_size: 16, actor: {hidden_dims: [16]}, critic: {hidden_dims: [16]}}
 """
-
-
-def wait_for(what: str, get: Callable[[], T], ok: Callable[[T], bool], limit_s: float = 60.0) -> T:
-    deadline = time.monotonic() + limit_s
-    while not ok(value := get()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {limit_s} s")
-        time.sleep(0.01)
-    return value
 
 
 class Recording(TrainCockpit):
@@ -111,3 +101,30 @@ def test_the_cockpit_shows_the_in_process_run_and_its_controls_reach_the_actor(
         job.join(timeout=120)
         device.close()
     assert out and out[0].env_steps == 400
+
+
+def test_train_gui_on_a_busy_port_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from robot_rl.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        argv = [
+            "train",
+            "--task",
+            "reach",
+            "--gui",
+            "--gui-port",
+            str(port),
+            "--out",
+            str(tmp_path / "r"),
+        ]
+        assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("robot-rl train:") and "--port" in err and "\n" not in err
+    assert not (tmp_path / "r").exists()  # nothing trained
