@@ -89,6 +89,7 @@ class ActorCore:
         self.finished: list[EpisodeStats] = []  # drained by the driver
         self.aborted = 0
         self._obs: dict[str, Any] | None = None
+        self.last_info: dict[str, Any] = {}  # the env's info of the last step (for displays)
         self._stamp_ns = 0
         self._step = 0
         self._ret = 0.0
@@ -174,6 +175,7 @@ class ActorCore:
         else:
             step = self.env.step(action)
         next_obs, reward, terminated, truncated, info = step
+        self.last_info = info
         success = bool(info.get(self.settings.success_key, False))
         if ctl is not None:  # a human label ends the episode (robot_rl.loop.control)
             reward, terminated, truncated, success = ctl.apply_label(

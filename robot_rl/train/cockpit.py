@@ -16,6 +16,7 @@ page, run the training graph (``graph up --graph training`` plus ``robot-rl gui`
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any
@@ -96,7 +97,7 @@ class TrainCockpit:
             )
             st.labels, st.label_disagreements = self.control.labels, self.control.disagreements
             if sent:
-                st.reward = RewardView(self.reward_source, round(float(sent[-1].reward), 4))
+                st.reward = _reward_view(self.reward_source, sent[-1].reward, actor.last_info)
             st.learner = LearnerView(
                 learner.env_steps, learner.agent.num_updates, round(learner.updates_per_s, 2),
                 actor.policy_version, learner.online.num_transitions,
@@ -157,3 +158,18 @@ def open_cockpit(cockpit: TrainCockpit, cfg: GuiConfig) -> BrowserDevice:
     device = BrowserDevice(cfg, sources=cockpit.sources())
     device.open()
     return device
+
+
+def _reward_view(source: str, reward: float, info: dict[str, Any]) -> RewardView:
+    """The stored reward, with the classifier's probability and latency when the twin's
+    reward came from one (`LearnedRewardEnv` puts its `RewardOutput` in the info)."""
+    out = info.get("learned_reward")
+    if out is None:
+        return RewardView(source, round(float(reward), 4))
+    prob = float(out.success_prob)
+    return RewardView(
+        str(out.source),
+        round(float(reward), 4),
+        None if math.isnan(prob) else round(prob, 4),
+        round(float(out.latency_ms), 2),
+    )
