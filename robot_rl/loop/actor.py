@@ -83,7 +83,7 @@ class ActorCore:
         self.action_dim = int(np.prod(env.action_space.shape))
         self.sender = TransitionSender(publish, settings.max_unacked, settings.resend_timeout_s)
         self.rng = np.random.default_rng(max(settings.seed, 0) + 17)
-        self.policy_version = -1
+        self.policy_version = 0  # no learner weights yet: the learner counts from 1 (UInt64)
         self.env_steps = 0  # env steps taken, over all runs
         self.episodes = 0  # episodes started, over all runs (the next episode's id)
         self.finished: list[EpisodeStats] = []  # drained by the driver

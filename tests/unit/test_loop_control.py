@@ -149,3 +149,13 @@ def test_bad_requests_are_refused() -> None:
         EpisodeControl().request("jump")
     with pytest.raises(ValueError, match="reward_source"):
         EpisodeControl(reward_source="oracle")  # type: ignore[arg-type]
+
+
+def test_a_transition_before_any_weights_carries_version_0_which_the_bus_can_encode() -> None:
+    from robot_rl.bus.cdr.encoder import encode
+    from robot_rl.nodes.transitions import to_msg
+
+    actor, sent = core(CountingEnv(), EpisodeControl())
+    actor.step()  # no PolicyWeights yet (a learner slower to start than the actor)
+    assert sent[0].policy_version == 0 and encode(to_msg(sent[0]))
+    assert actor.load_weights({"policy_version": 1})  # the learner's first version loads
