@@ -9,7 +9,7 @@ obey the same rules (docs/loop.md, "Episode controls"):
 - **success** / **failure**: a human label. The next env step taken ends the episode with
   reward 1 (``terminated``) or 0 (``truncated``: the operator stopped the attempt, the
   state still bootstraps) stored on its transition. While paused the label waits for the
-  resume. Between episodes a label is ignored (nothing to label).
+  resume. Between episodes (also during the reset) a label is ignored: nothing to label.
   With ``reward_source="human"`` the label is the only reward (HIL-SERL's success key:
   every other step gets 0, and an env that ends an episode by itself ends it as a
   truncation; give such a run a cell that never terminates, e.g. a bus env without a
@@ -97,10 +97,20 @@ class EpisodeControl:
         return not self.paused and (in_episode or self.started)
 
     def episode_begun(self) -> None:
-        """The actor reset the env: the next episode waits for a start again (if set)."""
+        """The actor reset the env: the next episode waits for a start again (if set), and
+        labels that came before it (during the reset) are dropped: they were meant for the
+        episode that had already ended."""
         self.started = not self.wait_for_start
         self.reset_requested = False
         self.label = None
+        with self._lock:
+            queued = list(self._queue)
+            self._queue = collections.deque(
+                (q for q in queued if q[0] not in ("success", "failure")), maxlen=100
+            )
+        for kind, source in queued:
+            if kind in ("success", "failure"):
+                self.events.append(("ignored", f"{kind} between episodes ({source})"))
 
     def apply_label(
         self, reward: float, terminated: bool, truncated: bool, env_success: bool

@@ -318,7 +318,7 @@ def test_episode_controls_from_the_page_reach_the_actor_in_the_twin(browser: Any
         TeleopNode(bus, device)
 
     graph = TwinTrainingGraph(
-        TwinGraphConfig(episode_steps=40, policy_overrides=NO_UPDATES), attach
+        TwinGraphConfig(episode_steps=200, policy_overrides=NO_UPDATES), attach
     )
     first = browser.current_window_handle
     graph.start()

@@ -31,7 +31,7 @@ class Rig:
         self.cell = BusCell(self.cfg)
         self.sink: BusCommandSink | None = None
         self.graph = TwinTrainingGraph(
-            TwinGraphConfig(episode_steps=40, policy_overrides=NO_UPDATES), self._attach
+            TwinGraphConfig(episode_steps=200, policy_overrides=NO_UPDATES), self._attach
         )
 
     def _attach(self, bus: Bus) -> None:
