@@ -55,9 +55,28 @@ def _train(args: argparse.Namespace) -> int:
     for key, (old, new) in changes.items():
         print(f"config change on resume: {key}: {old!r} -> {new!r}", file=sys.stderr)
 
-    from robot_rl.train.run import format_summary, train
+    from robot_rl.train.run import format_summary, run_name, train
 
-    result = train(cfg, run_dir, progress=not args.quiet)
+    if not args.gui:
+        result = train(cfg, run_dir, progress=not args.quiet)
+    else:
+        from robot_rl.gui.config import GuiConfig
+        from robot_rl.hil.errors import DeviceUnavailableError
+        from robot_rl.loop.control import EpisodeControl
+        from robot_rl.train.cockpit import CAMERA, TrainCockpit, open_cockpit
+
+        run = f"train {run_name(cfg)} in {run_dir} (in-process)"
+        source = "classifier" if cfg.reward_model else "env"
+        cockpit = TrainCockpit(run, EpisodeControl(), source)
+        try:
+            device = open_cockpit(cockpit, GuiConfig(port=args.gui_port, cameras=(CAMERA,)))
+        except DeviceUnavailableError as exc:
+            print(f"robot-rl train: {exc}", file=sys.stderr)
+            return 2
+        try:
+            result = train(cfg, run_dir, progress=not args.quiet, cockpit=cockpit)
+        finally:
+            device.close()
     print(format_summary(cfg, result))
     return 0
 
@@ -141,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(the changes are logged in config_changes.jsonl)",
     )
     tr.add_argument("--quiet", action="store_true", help="no progress bar")
+    tr.add_argument(
+        "--gui", action="store_true", help="serve the operator's cockpit for this run (docs/gui.md)"
+    )
+    tr.add_argument("--gui-port", type=int, default=8765, help="the cockpit's port (0: any)")
     tr.set_defaults(func=_train)
 
     rd = sub.add_parser("record-demos", help="record twin demos (scripted or teleop) to zarr")

@@ -3,9 +3,9 @@
 `FrameStore` is the `FrameProvider` (frames from the bus, or in ``record-demos`` straight
 from the env); `BusCell` is the `StatusProvider` and `MetricsProvider` of a running
 graph: episode events, reward estimates, executed actions (for the intervention curve),
-``/diagnostics`` (the bridge's e-stop, the learner's counters, every non-OK status) and
-the run folder's metrics.csv. Bus callbacks and the server's thread meet here, so each
-holder takes a lock. Frames are JPEG-encoded lazily, once per new frame.
+``/diagnostics`` (the bridge's e-stop, the learner's counters, the actor's label counters,
+every non-OK status) and the run folder's metrics.csv. Bus callbacks and the server's
+thread meet here, so each holder takes a lock. Frames are JPEG-encoded lazily, once per new frame.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from robot_rl.bus.msgs.robot_rl_interfaces import Action, EpisodeEvent, RewardEs
 from robot_rl.bus.msgs.sensor_msgs import Image
 from robot_rl.gui.config import GuiConfig
 from robot_rl.gui.metrics import MetricsCsv
-from robot_rl.gui.sources import CellStatus, Curves, DiagnosticView, LearnerView, RewardView
+from robot_rl.gui.sources import CellStatus, Curves, DiagnosticView, RewardView
 from robot_rl.nodes.convert import image_from_msg
 from robot_rl.nodes.diagnostics import OK, values_of
 from robot_rl.nodes.qos import COMMANDS, EVENTS, IMAGES, STATE_SUB
@@ -194,8 +194,11 @@ class BusCell:
                 if "estop" in values:
                     st.estop = values["estop"] == "1"
                     st.estop_reason = values.get("estop_reason", "")
-                if "weights_version" in values:
-                    self._learner(values)
+                if "updates" in values and "weights_version" in values:
+                    self._learner(values)  # the learner's (the actor also has a version)
+                if "label_disagreements" in values:  # the actor's human labels
+                    st.labels = _int_or_none(values.get("labels")) or 0
+                    st.label_disagreements = _int_or_none(values["label_disagreements"]) or 0
                 if int(s.level) != OK:
                     view = DiagnosticView(s.name, int(s.level), s.message, msg.header.stamp.to_s())
                     st.diagnostics = [view, *st.diagnostics[: MAX_DIAGNOSTICS - 1]]
@@ -219,11 +222,7 @@ class BusCell:
         """A copy of the status (with the run folder's latest evaluation counters)."""
         self._poll_csv()
         with self._lock:
-            st = self._status
-            out = CellStatus(**{**st.__dict__, "diagnostics": list(st.diagnostics)})
-            out.learner = LearnerView(**st.learner.__dict__)
-            out.reward = RewardView(**st.reward.__dict__)
-            return out
+            return self._status.copy()
 
     def curves(self) -> Curves:
         """The curves (evaluation curves from metrics.csv, intervention curves from the bus)."""

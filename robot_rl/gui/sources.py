@@ -77,12 +77,21 @@ class CellStatus:
     episode_interventions: int = 0  # intervention onsets in the current episode
     successes: int = 0
     failures: int = 0
+    labels: int = 0  # human success/failure labels the actor applied
+    label_disagreements: int = 0  # labels that contradicted the env's/classifier's verdict
     paused: bool = False  # the actor announced a pause (and no resume since)
     estop: bool = False  # the bridge reports its e-stop latched
     estop_reason: str = ""
     reward: RewardView = field(default_factory=RewardView)
     learner: LearnerView = field(default_factory=LearnerView)
     diagnostics: list[DiagnosticView] = field(default_factory=list)  # newest first
+
+    def copy(self) -> CellStatus:
+        """A copy that shares nothing mutable with this one (for another thread)."""
+        out = CellStatus(**{**self.__dict__, "diagnostics": list(self.diagnostics)})
+        out.learner = LearnerView(**self.learner.__dict__)
+        out.reward = RewardView(**self.reward.__dict__)
+        return out
 
 
 @dataclass

@@ -25,6 +25,7 @@ import numpy as np
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.eval.seeds import TRAIN_SEED_STRIDE
 from robot_rl.hil.session import HilSession
+from robot_rl.loop.control import EpisodeControl
 from robot_rl.loop.delivery import TransitionSender
 from robot_rl.loop.types import EpisodeStats, Transition
 
@@ -71,20 +72,23 @@ class ActorCore:
         hil: HilSession | None = None,
         commands: CommandSource | None = None,
         clock: Callable[[], float] = time.monotonic,
+        control: EpisodeControl | None = None,
     ) -> None:
         if (hil is None) != (commands is None):
             raise ValueError("a human-in-the-loop session needs a command source, and back")
         self.env, self.policy, self.settings = env, policy, settings
         self.hil, self.commands, self.clock = hil, commands, clock
+        self.control = control  # the operator's episode requests (robot_rl.loop.control)
         self.action_dim = int(np.prod(env.action_space.shape))
         self.sender = TransitionSender(publish, settings.max_unacked, settings.resend_timeout_s)
         self.rng = np.random.default_rng(max(settings.seed, 0) + 17)
-        self.policy_version = -1
+        self.policy_version = 0  # no learner weights yet: the learner counts from 1 (UInt64)
         self.env_steps = 0  # env steps taken, over all runs
         self.episodes = 0  # episodes started, over all runs (the next episode's id)
         self.finished: list[EpisodeStats] = []  # drained by the driver
         self.aborted = 0
         self._obs: dict[str, Any] | None = None
+        self.last_info: dict[str, Any] = {}  # the env's info of the last step (for displays)
         self._stamp_ns = 0
         self._step = 0
         self._ret = 0.0
@@ -123,6 +127,8 @@ class ActorCore:
         self.episodes += 1
         if self.hil is not None:
             self.hil.reset()
+        if self.control is not None:
+            self.control.episode_begun()
         return obs
 
     def abort_episode(self) -> None:
@@ -139,8 +145,19 @@ class ActorCore:
         return np.asarray(self.policy.act(obs, self.settings.deterministic), dtype=np.float32)
 
     def step(self) -> list[Transition]:
-        """One env step (resetting first when needed); returns its numbered transitions.
-        The env may raise (a stale cell): call `abort_episode` then."""
+        """One env step (resetting first when needed); returns its numbered transitions,
+        none while the operator holds the actor (`EpisodeControl`: paused, or waiting for a
+        start). The env may raise (a stale cell): call `abort_episode` then."""
+        ctl = self.control
+        if ctl is not None:
+            ctl.poll(self.in_episode)
+            if ctl.reset_requested:
+                self.abort_episode()
+                self.begin_episode()  # the env resets (the bus env calls the reset node)
+            if not ctl.may_step(self.in_episode):
+                return []
+            if ctl.take_resumed() and self._obs is not None and hasattr(self.env, "reobserve"):
+                self._obs = self.env.reobserve()  # a cell that ran on while paused (bus env)
         if self._obs is None:
             self.begin_episode()
         obs = self._obs
@@ -157,6 +174,12 @@ class ActorCore:
         else:
             step = self.env.step(action)
         next_obs, reward, terminated, truncated, info = step
+        self.last_info = info
+        success = bool(info.get(self.settings.success_key, False))
+        if ctl is not None:  # a human label ends the episode (robot_rl.loop.control)
+            reward, terminated, truncated, success = ctl.apply_label(
+                float(reward), bool(terminated), bool(truncated), success
+            )
         self.env_steps += 1
         self._ret += float(reward)
         executed = Transition(
@@ -175,7 +198,7 @@ class ActorCore:
         self._step += 1
         self._stamp_ns = int(info.get("stamp_ns", time.time_ns()))
         if terminated or truncated:
-            self._finish(bool(info.get(self.settings.success_key, False)))
+            self._finish(success)
         else:
             self._obs = next_obs
         return out

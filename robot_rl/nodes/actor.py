@@ -6,9 +6,11 @@ acknowledges them (robot_rl.loop.delivery). With a teleop topic (``hil.teleop_to
 human can take over: the core arbitrates the policy's proposal against the newest
 TeleopCommand and routes the step (``hil.router.mode``). The reward comes from the env's
 reward topic (the twin's task reward, or a reward node's estimates with a success hold:
-``env.hold``). New PolicyWeights versions are loaded between steps, never in the middle of
-one. The actor never blocks on the learner. The learning settings (network shapes, random
-warm-up, seed) are the shared TrainConfig (``policy.*``).
+``env.hold``). The operator's episode requests on ``control_topic`` (the cockpit's
+pause, resume, success, failure, reset, start; robot_rl.loop.control) are obeyed between
+steps and announced on ``env.episode_events_topic``. New PolicyWeights versions are loaded
+between steps, never in the middle of one. The actor never blocks on the learner. The
+learning settings (network shapes, random warm-up, seed) are the shared TrainConfig (``policy.*``).
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from typing import Any
 
 from robot_rl.agents.sac import SACAgent
 from robot_rl.bus.api import Bus
-from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, TransitionAck
+from robot_rl.bus.msgs import DiagnosticArray, EpisodeEvent, PolicyWeights, TransitionAck
 from robot_rl.bus.msgs import Transition as TransitionMsg
 from robot_rl.hil.arbiter import Arbiter
 from robot_rl.hil.mapping import TeleopMapping
 from robot_rl.hil.session import HilConfig, HilSession
 from robot_rl.hil.teleop_node import TeleopListener
 from robot_rl.loop.actor import ActorCore, ActorSettings
+from robot_rl.loop.control import EpisodeControl
 from robot_rl.loop.delivery import transition_crc
 from robot_rl.nodes import diagnostics as diag
 from robot_rl.nodes.bus_env import BusEnv, BusEnvConfig, ResetFailedError
@@ -41,6 +44,16 @@ from robot_rl.nodes.weights import msg_to_weights
 from robot_rl.spec import ACTION_DIM, action_scaling
 
 _log = logging.getLogger(__name__)
+# Requests on the control topic, and how the actor announces obeying them.
+_REQUESTS = {
+    EpisodeEvent.START: "start",
+    EpisodeEvent.PAUSE: "pause",
+    EpisodeEvent.RESUME: "resume",
+    EpisodeEvent.SUCCESS: "success",
+    EpisodeEvent.FAILURE: "failure",
+    EpisodeEvent.RESET: "reset",
+}
+_ANNOUNCED = {name: kind for kind, name in _REQUESTS.items() if name != "reset"}
 Spin = Callable[[float], int]
 
 
@@ -75,6 +88,13 @@ class ActorNodeConfig:
     reset_retry_s: float = 2.0  # wall s to wait after a failed reset
     progress: bool = False  # print one line per step to stdout (tests, debugging)
     summary_path: str = ""  # JSON summary written on exit ("" = none)
+    # The operator's episode requests (EpisodeEvent START, PAUSE, RESUME, SUCCESS, FAILURE,
+    # RESET; the cockpit's buttons, docs/gui.md). "" = none.
+    control_topic: str = "episode_control"
+    wait_for_start: bool = False  # each episode begins only after a START request
+    # "env": the env's reward, human labels end episodes; "human": the label is the reward
+    # (HIL-SERL's success key; give the env no reward topic). robot_rl.loop.control.
+    reward_source: str = "env"
     transitions_topic: str = "transitions"
     ack_topic: str = "transition_ack"
     weights_topic: str = "policy_weights"
@@ -104,6 +124,9 @@ class ActorNode:
             mapping = TeleopMapping(cfg.hil.arbiter.mapping, pos, rot, (ax, ay, az))
             hil = HilSession(cfg.hil, Arbiter(cfg.hil.arbiter, mapping), None)
             teleop = self.teleop = TeleopListener(bus, cfg.hil.teleop_topic)
+        self.control = EpisodeControl(cfg.wait_for_start, cfg.reward_source)  # type: ignore[arg-type]
+        if cfg.control_topic:
+            bus.subscribe(cfg.control_topic, EpisodeEvent, self._on_control, EVENTS)
         settings = ActorSettings(
             cfg.actor_id,
             cfg.seed,
@@ -120,6 +143,7 @@ class ActorNode:
             hil,
             (lambda _proposal, _now: teleop.latest) if hil is not None else None,
             lambda: self.bus.now().to_s(),
+            self.control,
         )
         self.sender = self.core.sender
         self.weight_versions: list[int] = []
@@ -136,6 +160,22 @@ class ActorNode:
         if pending is None or msg.version > pending.version:
             self._pending_weights = msg  # loaded between steps if newer, see _apply_weights
 
+    def _on_control(self, msg: EpisodeEvent) -> None:
+        kind = _REQUESTS.get(int(msg.kind))
+        if kind is None:
+            _log.warning("actor %s: request of kind %d ignored", self.cfg.actor_id, msg.kind)
+        else:
+            self.control.request(kind, str(msg.detail))
+
+    def _announce(self) -> None:
+        for kind, detail in self.control.take_events():
+            if kind in _ANNOUNCED:
+                self.env.announce(_ANNOUNCED[kind], detail)
+                if kind in ("success", "failure"):  # the label ended the episode
+                    self.env.announce(EpisodeEvent.END, f"{kind} (human label)")
+            else:
+                _log.info("actor %s: %s", self.cfg.actor_id, detail)
+
     # ------------------------------------------------------------------ loop
     def _apply_weights(self) -> None:
         msg, self._pending_weights = self._pending_weights, None
@@ -143,46 +183,61 @@ class ActorNode:
             self.env.policy_version = int(msg.version)
             self.weight_versions.append(int(msg.version))
 
-    def run_episode(self, stop: Callable[[], bool]) -> None:
-        """One episode: reset, then act until terminated, truncated, stale or stopped."""
+    def run_step(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """One step of the core (a reset first when due), or a short wait while the
+        operator holds the actor. A failed reset waits ``reset_retry_s``; stale inputs
+        abort the episode."""
+        ctl = self.control
+        ctl.poll(self.core.in_episode)
         try:
-            self.core.begin_episode()
+            if not self.core.in_episode and ctl.may_step(False) and not ctl.reset_requested:
+                self.core.begin_episode()  # the env resets (the reset node)
+                self._apply_weights()  # the newest weights for the new episode
+                return
+            sent = self.core.step()
         except (ResetFailedError, StaleObservationError) as exc:
-            self.resets_failed += 1
-            _log.warning("actor %s: reset failed: %s", self.cfg.actor_id, exc)
-            deadline = time.monotonic() + self.cfg.reset_retry_s
-            while time.monotonic() < deadline and not stop():
-                self.spin(0.05)
-            return
-        self._apply_weights()
-        while self.core.in_episode and not stop():
-            step = self.core.episode_step
-            try:
-                sent = self.core.step()
-            except StaleObservationError as exc:
+            self._announce()
+            if self.core.in_episode:
                 self.core.abort_episode()
                 self.env.abort(str(exc))
                 _log.warning("actor %s: episode aborted: %s", self.cfg.actor_id, exc)
-                return
-            self.sent.extend((t.seq, transition_crc(t)) for t in sent)
-            self._apply_weights()
-            self.sender.poll()
-            if self.cfg.progress:
-                print(
-                    f"progress episode={self.core.episodes} step={step} "
-                    f"seq={self.sender.next_seq - 1} version={self.core.policy_version} "
-                    f"acked={self.sender.acked}",
-                    flush=True,
-                )
+            else:
+                self.resets_failed += 1
+                _log.warning("actor %s: reset failed: %s", self.cfg.actor_id, exc)
+                self.spin_for(self.cfg.reset_retry_s, stop)
+            self.publish_diagnostics()
+            return
+        self._announce()
+        if not sent and not ctl.may_step(self.core.in_episode):
+            self.spin(0.02)  # held by the operator: keep the bus (and the requests) going
+        self.sent.extend((t.seq, transition_crc(t)) for t in sent)
+        self._apply_weights()
+        self.sender.poll()
+        if self.cfg.progress and sent:
+            print(
+                f"progress episode={self.core.episodes} step={self.core.episode_step - 1} "
+                f"seq={self.sender.next_seq - 1} version={self.core.policy_version} "
+                f"acked={self.sender.acked}",
+                flush=True,
+            )
+        if sent and not self.core.in_episode:
+            self.publish_diagnostics()
+
+    def spin_for(self, wall_s: float, stop: Callable[[], bool] = lambda: False) -> None:
+        """Spin the bus for ``wall_s`` wall seconds (or until ``stop()``)."""
+        deadline = time.monotonic() + wall_s
+        while time.monotonic() < deadline and not stop():
+            self.spin(0.05)
 
     def run(self, stop: Callable[[], bool]) -> int:
-        """Episodes until ``num_episodes`` or ``stop()``, then wait (bounded) for the last
-        acks and write the summary. Returns 0."""
+        """Episodes until ``num_episodes`` have ended or ``stop()``, then wait (bounded)
+        for the last acks and write the summary. Returns 0."""
         while not stop() and (
-            self.cfg.num_episodes <= 0 or self.core.episodes < self.cfg.num_episodes
+            self.cfg.num_episodes <= 0
+            or self.core.episodes < self.cfg.num_episodes
+            or self.core.in_episode
         ):
-            self.run_episode(stop)
-            self.publish_diagnostics()
+            self.run_step(stop)
         deadline = time.monotonic() + self.cfg.drain_timeout_s
         while not self.sender.all_acked and time.monotonic() < deadline:
             self.spin(0.05)
@@ -209,6 +264,9 @@ class ActorNode:
             "weight_versions": self.weight_versions,
             "interventions": sum(ep.interventions for ep in finished),
             "human_steps": sum(ep.intervention_steps for ep in finished),
+            "paused": self.control.paused,
+            "labels": self.control.labels,
+            "label_disagreements": self.control.disagreements,
         }
 
     def write_summary(self) -> None:

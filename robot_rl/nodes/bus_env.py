@@ -208,10 +208,23 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.obs_time_ns = t
         return self.assembler.observation()
 
-    def _event(self, kind: int, detail: str = "") -> None:
+    def announce(self, kind: int, detail: str = "") -> None:
+        """Publish an `EpisodeEvent` of ``kind`` for the current episode."""
         self._events.publish(
             EpisodeEvent(Header(self.bus.now(), ""), kind, self.episode_id, detail)
         )
+
+    def reobserve(self) -> dict[str, Any]:
+        """A fresh observation at the next policy boundary (after a reset, or after the
+        actor was paused while the cell ran on); the next `step` acts from it."""
+        # Take what queued (the clock, the state) before deciding the observation time.
+        self.spin(0.0)
+        newest = max((t for t in self.assembler.stamps().values() if t is not None), default=0)
+        t_ref = max(self.bus.now().to_ns(), newest)
+        # Observations sit on a grid of the policy period (where a lock-step twin stops;
+        # the reset node replies while the twin waits at such a boundary).
+        period = round(self.cfg.policy_period_s * 1e9)
+        return self._observe(-(-t_ref // period) * period)
 
     # ------------------------------------------------------------------ gym API
     def reset(
@@ -232,20 +245,12 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
             raise ResetFailedError(f"reset service {self.cfg.reset_service!r}: {exc}") from exc
         if not reply.ok:
             raise ResetFailedError(f"reset service {self.cfg.reset_service!r}: {reply.message}")
-        # Take what queued with the reply (the clock, the state) before deciding the
-        # observation time.
-        self.spin(0.0)
-        newest = max((t for t in self.assembler.stamps().values() if t is not None), default=0)
-        t_ref = max(self.bus.now().to_ns(), newest)
-        # Observations sit on a grid of the policy period (where a lock-step twin stops;
-        # the reset node replies while the twin waits at such a boundary).
-        period = round(self.cfg.policy_period_s * 1e9)
-        obs = self._observe(-(-t_ref // period) * period)
+        obs = self.reobserve()
         self.steps = 0
         self.episode_id += 1
         if self.hold is not None:
             self.hold.reset()
-        self._event(EpisodeEvent.START, self.actor_id)
+        self.announce(EpisodeEvent.START, self.actor_id)
         return obs, {"reset": reply.message, "stamp_ns": self.obs_time_ns}
 
     flags_interventions = True  # ActorCore passes ``intervened`` to `step`
@@ -269,10 +274,10 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
             reward, terminated = held.reward, held.success
         truncated = not terminated and self.steps >= self.cfg.episode_steps
         if terminated or truncated:
-            self._event(EpisodeEvent.END, "success" if terminated else "time limit")
+            self.announce(EpisodeEvent.END, "success" if terminated else "time limit")
         info = {"success": terminated, "stamp_ns": self.obs_time_ns}
         return obs, reward, terminated, truncated, info
 
     def abort(self, reason: str) -> None:
         """Report an episode stopped early (stale inputs, a fault)."""
-        self._event(EpisodeEvent.ABORT, reason)
+        self.announce(EpisodeEvent.ABORT, reason)

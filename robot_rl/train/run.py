@@ -12,7 +12,7 @@ import csv
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -43,6 +43,9 @@ from robot_rl.train.report import (
     summary_table,
 )
 from robot_rl.twin.tasks import make_task
+
+if TYPE_CHECKING:  # the cockpit (aiohttp) is imported only with --gui
+    from robot_rl.train.cockpit import TrainCockpit
 
 ACTOR_ID = "actor0"  # the in-process actor; a bus actor resuming this run takes the same id
 EVAL_SEED_BASE = 10_000_000  # evaluation seeds never overlap training seeds
@@ -143,9 +146,13 @@ def _fill_demos(
     learner.load_demos(store)
 
 
-def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
+def train(
+    cfg: TrainConfig, run_dir: Path, progress: bool = True, cockpit: TrainCockpit | None = None
+) -> RunResult:
     """Train (or resume) in ``run_dir`` through the in-process link: one `ActorCore` and
-    one `LearnerCore` in this process, acks at once. Returns the evaluation history."""
+    one `LearnerCore` in this process, acks at once. Returns the evaluation history.
+    ``cockpit`` (``--gui``) is told the job's state after every iteration, and its episode
+    controls hold, label and reset the actor (robot_rl.train.cockpit)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.torch_threads)
     env, eval_env = make_env(cfg), make_env(cfg, learned_reward=False)
@@ -162,6 +169,7 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
         hil[0] if hil else None,
         hil[1].command if hil else None,
         (lambda: float(env.cell.data.time)) if hil else time.monotonic,
+        cockpit.control if cockpit is not None else None,
     )
     history_rows: list[dict[str, Any]] = []
     restored = learner.restored
@@ -201,7 +209,11 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
     next_ckpt = (actor.env_steps // cfg.checkpoint_every_steps + 1) * cfg.checkpoint_every_steps
     stop = False
     while actor.env_steps < cfg.env_steps and not stop:
-        actor.step()
+        sent = actor.step()
+        if cockpit is not None:
+            cockpit.update(actor, learner, sent, result.history, env)
+            if not sent and not cockpit.control.may_step(actor.in_episode):
+                time.sleep(0.02)  # held by the operator (paused, stopped, waiting for start)
         actor.sender.on_ack(learner.acks.get(ACTOR_ID, 0))
         learner.train()
         weights = learner.publish()
@@ -215,7 +227,7 @@ def train(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
                 writer.add_scalar("hil/operator_steps", ep.intervention_steps, actor.env_steps)
                 result.operator_steps += ep.intervention_steps
         actor.finished.clear()
-        bar.update()
+        bar.update(actor.env_steps - bar.n)
         if actor.env_steps >= next_eval or actor.env_steps >= cfg.env_steps:
             next_eval += cfg.eval_every_steps
             point = evaluate_point(cfg, eval_env, learner, t_start, actor.env_steps)

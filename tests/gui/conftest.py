@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -23,7 +23,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def missing(reason: str) -> None:
+def missing(reason: str) -> NoReturn:
     """Skip locally, fail under CI."""
     if in_ci():
         pytest.fail(f"{reason} (CI must run the browser tests; see scripts/setup.sh)")

@@ -1,14 +1,15 @@
 """The cockpit in headless Chromium, end to end: keys and buttons reach `BrowserDevice.sample`
 once the page takes control; a second tab watches but cannot steer until it takes control;
 a closed tab ends the intervention and a reload re-attaches, with the server running on;
-frames, events and curves show up; and the STOP button holds the twin's arm."""
+frames, events and curves show up; the STOP button holds the twin's arm; and pause, a
+success label and reset reach the actor of a twin training graph."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.gui.config import GuiConfig
 from robot_rl.gui.device import BrowserDevice
 from robot_rl.gui.twin_cell import TwinCellRig
+from robot_rl.gui.twin_graph import TwinGraphConfig, TwinTrainingGraph, wait_for
 from robot_rl.hil.command import command_twist, has_button
 from robot_rl.hil.devices.base import DeviceSample
 from robot_rl.hil.teleop_node import TeleopListener, TeleopNode
@@ -30,19 +32,11 @@ pytestmark = pytest.mark.gui
 INTERVENE = TeleopCommand.BUTTON_INTERVENE
 # Long enough that a page starved by a busy 2-core CI machine does not lapse while open.
 TIMEOUT_S = 1.5
-T = TypeVar("T")
-
-
-def wait_for(what: str, get: Callable[[], T], ok: Callable[[T], bool], limit_s: float = 10.0) -> T:
-    """Poll ``get`` until ``ok``; the limit only bounds a broken run (no timing is asserted)."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        value = get()
-        if ok(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {limit_s} s")
-        time.sleep(0.01)
+# A tiny SAC whose random warm-up outlasts the test (the actor acts, nobody learns).
+NO_UPDATES = (
+    "{sac: {actor: {hidden_dims: [16]}, critic: {hidden_dims: [16]}}, random_steps: 100000}"
+)
+PAUSED_JS = "return document.getElementById('paused-state').hidden"
 
 
 class Cell:
@@ -309,3 +303,67 @@ def test_the_stop_button_holds_the_twin_arm_until_rearmed(browser: Any) -> None:
             browser.switch_to.window(first)
         cell.close()
         rig.stop()
+
+
+def test_episode_controls_from_the_page_reach_the_actor_in_the_twin(browser: Any) -> None:
+    """Pause holds the arm, a success click ends the episode with reward 1 stored on its
+    last transition, and reset runs the reset node: clicked in the page, judged in the twin."""
+    device = BrowserDevice(
+        GuiConfig(port=0, timeout_s=TIMEOUT_S, cameras=(), run_name="twin-graph")
+    )
+    device.open()
+
+    def attach(bus: Any) -> None:
+        device.attach_bus(bus)
+        TeleopNode(bus, device)
+
+    graph = TwinTrainingGraph(
+        TwinGraphConfig(episode_steps=200, policy_overrides=NO_UPDATES), attach
+    )
+    first = browser.current_window_handle
+    graph.start()
+    try:
+        open_tab(browser, device.url)
+        assert text(browser, "run-name") == "twin-graph"  # which run the page is attached to
+        take_control(browser, device)
+
+        def stored() -> list[Any]:
+            with graph.lock:
+                return list(graph.stored)
+
+        wait_for("acting", lambda: len(stored()), lambda n: n >= 3)
+        element(browser, "#btn-pause").click()
+        wait_for("paused badge", lambda: js(browser, PAUSED_JS), lambda hidden: hidden is False)
+        drift_mm, acted = graph.hold_since(graph.now_s())
+        print(f"\npaused from the page: drift {drift_mm:.2f} mm over 2 s of sim time")
+        assert acted == 0 and drift_mm < 5.0
+        element(browser, "#btn-resume").click()
+        wait_for("resumed", lambda: js(browser, PAUSED_JS), lambda hidden: hidden is True)
+
+        n = len(wait_for("mid-episode", stored, lambda s: bool(s) and s[-1].step >= 1))
+        element(browser, "#btn-success").click()
+        wait_for("1 ok", lambda: text(browser, "episode-state"), lambda t: "(1 ok" in t)
+        after = stored()[n:]
+        last = next(s for s in after if s.reward == 1.0)
+        assert last.terminated and all(
+            s.episode_id == last.episode_id for s in after[: after.index(last)]
+        )
+        assert all(s.episode_id > last.episode_id for s in after[after.index(last) + 1 :])
+
+        assert graph.reset is not None
+        completed = graph.reset.completed
+        episode = wait_for("acting again", stored, lambda s: s[-1].step >= 2)[-1].episode_id
+        element(browser, "#btn-reset").click()
+        wait_for(
+            "reset node ran",
+            lambda: graph.reset.completed if graph.reset else 0,
+            lambda c: c > completed,
+        )
+        wait_for("new episode", lambda: stored()[-1].episode_id, lambda e: e > episode)
+    finally:
+        if browser.current_window_handle != first:
+            browser.close()
+            browser.switch_to.window(first)
+        graph.stop()
+        device.close()
+    assert graph.error is None
