@@ -153,6 +153,7 @@ NODE_KINDS: dict[str, NodeKind] = {
                 Use("sub", "{hil.teleop_topic}", "robot_rl_interfaces/msg/TeleopCommand"),
                 Use("sub", "{ack_topic}", "robot_rl_interfaces/msg/TransitionAck"),
                 Use("sub", "{weights_topic}", "robot_rl_interfaces/msg/PolicyWeights"),
+                Use("sub", "{control_topic}", _EVENT),
                 Use("call", "{env.reset_service}", _RESET),
             ),
             takes_spin=True,
