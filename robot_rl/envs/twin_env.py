@@ -179,23 +179,9 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.cell.close()
 
     # ------------------------------------------------------------------------- helpers
-    def proprioception(self) -> np.ndarray:
-        cell = self.cell
-        pose = cell.tcp_pose()
-        return np.concatenate(
-            [
-                pose.pos,
-                pose.quat,
-                cell.tcp_velocity(),
-                [cell.gripper_opening()],
-                cell.external_wrench(),
-            ]
-        ).astype(np.float32)
-
     def _observe(self) -> dict[str, Any]:
-        state = self.proprioception()
+        state = state_vector(self.cell, self.task if self.cfg.obs == "state" else None)
         if self.cfg.obs == "state":
-            state = np.concatenate([state, self.task.object_state(self.cell)])
             return {"state": state}
         images = {name: self.cell.render(name) for name in self.cfg.cell.cameras}
         return {"state": state, "images": images}
@@ -212,3 +198,15 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
     def expert(self) -> Any:
         """A fresh scripted expert for this env's task (privileged; twin only)."""
         return self.task.make_expert()
+
+
+def state_vector(cell: TwinCell, task: Task | None) -> np.ndarray:
+    """float32 ``state`` of a twin observation: proprioception (docs/interfaces.md), then
+    ``task``'s privileged object state when a task is given (``obs="state"``). The bus env
+    (robot_rl.nodes.observation) assembles the same vector from the twin node's topics."""
+    pose = cell.tcp_pose()
+    parts: list[Any] = [pose.pos, pose.quat, cell.tcp_velocity(), [cell.gripper_opening()]]
+    parts.append(cell.external_wrench())
+    if task is not None:
+        parts.append(task.object_state(cell))
+    return np.concatenate(parts).astype(np.float32)

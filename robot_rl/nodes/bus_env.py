@@ -34,6 +34,7 @@ from robot_rl.bus.msgs import (
     Header,
     Image,
     JointState,
+    ObjectState,
     PoseStamped,
     Reset,
     ResetRequest,
@@ -142,6 +143,13 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         )
         for cam in obs_cfg.cameras:
             bus.subscribe(obs_cfg.image_topic(cam), Image, self._image_callback(cam), IMAGES)
+        if obs_cfg.object_state_dim:
+            bus.subscribe(
+                obs_cfg.object_state_topic,
+                ObjectState,
+                lambda m: a.on_object_state(m.state, m.header.stamp.to_ns(), m.task),
+                STATE_SUB,
+            )
         if cfg.reward_topic:
             bus.subscribe(cfg.reward_topic, RewardEstimate, self._on_reward, STATE_SUB)
         self.estimate = EstimateSource(cfg.success_threshold)
@@ -186,6 +194,15 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         ]
         if self.cfg.reward_topic and not self._fresh_reward(t_ns):
             parts.append(f"{self.cfg.reward_topic}: stale or never received")
+        objects = self.obs_cfg.object_state_topic
+        if self.assembler.object_problem:
+            parts.append(self.assembler.object_problem)
+        elif self.obs_cfg.object_state_dim and objects in stale and stale[objects] is None:
+            parts.append(
+                f"the policy reads the twin's privileged {objects} "
+                "(obs.object_state_dim > 0), which only the twin publishes; a real cell has "
+                "none: train such a policy on the twin, or set obs.object_state_dim 0"
+            )
         return (
             f"observation at bus time {t_ns * 1e-9:.3f} s not fresh within "
             f"{self.cfg.obs_timeout_s:g} s (max age {self.obs_cfg.max_age_s:g} s): "

@@ -68,6 +68,7 @@ _DIAG = "diagnostic_msgs/msg/DiagnosticArray"
 _RESET = "robot_rl_interfaces/srv/Reset"
 _IMAGE = "sensor_msgs/msg/Image"
 _EVENT = "robot_rl_interfaces/msg/EpisodeEvent"
+_OBJECTS = "robot_rl_interfaces/msg/ObjectState"
 
 NODE_KINDS: dict[str, NodeKind] = {
     k.name: k
@@ -82,6 +83,7 @@ NODE_KINDS: dict[str, NodeKind] = {
                 Use("pub", "{joint_states_topic}", "sensor_msgs/msg/JointState"),
                 Use("pub", "{external_wrench_topic}", "geometry_msgs/msg/WrenchStamped"),
                 Use("pub", "{reward_topic}", "robot_rl_interfaces/msg/RewardEstimate"),
+                Use("pub", "{object_state_topic}", _OBJECTS),
                 Use("pub", "{camera_namespace}/{cameras[*]}/image_raw", _IMAGE),
                 Use(
                     "pub",
@@ -149,6 +151,7 @@ NODE_KINDS: dict[str, NodeKind] = {
                 Use("sub", "{obs.joint_states_topic}", "sensor_msgs/msg/JointState"),
                 Use("sub", "{obs.external_wrench_topic}", "geometry_msgs/msg/WrenchStamped"),
                 Use("sub", "{obs.camera_namespace}/{obs.cameras[*]}/{obs.image_suffix}", _IMAGE),
+                Use("sub", "{obs.object_state_topic}", _OBJECTS, when="obs.object_state_dim"),
                 Use("sub", "{env.reward_topic}", "robot_rl_interfaces/msg/RewardEstimate"),
                 Use("sub", "{hil.teleop_topic}", "robot_rl_interfaces/msg/TeleopCommand"),
                 Use("sub", "{ack_topic}", "robot_rl_interfaces/msg/TransitionAck"),

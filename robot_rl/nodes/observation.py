@@ -1,8 +1,10 @@
 """Assembling a policy observation from stamped topics, with a max-age check.
 
 The layout is docs/interfaces.md's: ``state`` = tcp_pos(3), tcp_quat_wxyz(4),
-tcp_linvel(3), tcp_angvel(3), gripper_opening_m(1), wrench(6); ``images`` = uint8
-(H, W, 3) per camera at the policy resolution. TCP velocity is the finite difference of
+tcp_linvel(3), tcp_angvel(3), gripper_opening_m(1), wrench(6), then, on the twin with
+``object_state_dim`` > 0, the task's object state (the ``object_state`` topic), as the
+in-process `TwinEnv` with ``obs="state"`` has it; ``images`` = uint8 (H, W, 3) per camera
+at the policy resolution. TCP velocity is the finite difference of
 the last two ``current_pose`` messages (crisp_controllers publishes no twist); the gripper
 opening is the sum of the finger joints' positions in ``joint_states``.
 
@@ -39,11 +41,21 @@ class ObsConfig:
     # Every topic's newest stamp must be at most this old (s) at observation time. 0 asks
     # for stamps at or after the observation time (lock-step twin: exact observations).
     max_age_s: float = 0.1
+    # Length of the twin task's privileged object state appended to ``state`` (reach 6,
+    # pick_cube 10, peg_insert 13); 0 = off, as on a real cell, which publishes none.
+    object_state_dim: int = 0
+    object_state_topic: str = "object_state"  # read only when object_state_dim > 0
+
+    def __post_init__(self) -> None:
+        if self.object_state_dim < 0:
+            raise ValueError(f"object_state_dim must be >= 0, got {self.object_state_dim}")
+        if self.object_state_dim and not self.object_state_topic:
+            raise ValueError("object_state_dim > 0 needs an object_state_topic")
 
     @property
     def state_dim(self) -> int:
         """Length of the state vector."""
-        return PROPRIO_DIM
+        return PROPRIO_DIM + self.object_state_dim
 
     def image_topic(self, camera: str) -> str:
         """Topic of ``camera``'s images."""
@@ -64,6 +76,8 @@ class ObservationAssembler:
         self._opening: tuple[float, int] | None = None
         self._wrench: tuple[np.ndarray, int] | None = None
         self._images: dict[str, tuple[np.ndarray, int]] = {}
+        self._objects: tuple[np.ndarray, int] | None = None
+        self.object_problem = ""  # why the last object state was refused ("" = none)
         self.rejected: dict[str, int] = {}
 
     # ------------------------------------------------------------------ inputs
@@ -94,6 +108,21 @@ class ObservationAssembler:
         """A camera frame, uint8 (H, W, 3) RGB at any size."""
         self._images[camera] = (rgb, stamp_ns)
 
+    def on_object_state(self, state: np.ndarray, stamp_ns: int, task: str = "") -> None:
+        """The twin task's object state; a newer or same-stamped one replaces the last (the
+        twin resends it at the same instant after an object reset). A vector of another
+        length is refused and named (a policy for another task, or a cell without it)."""
+        state = np.asarray(state, dtype=np.float32).reshape(-1)
+        if state.shape != (self.cfg.object_state_dim,):
+            self.object_problem = (
+                f"{self.cfg.object_state_topic} has {state.size} values (task {task!r}), "
+                f"obs.object_state_dim is {self.cfg.object_state_dim}"
+            )
+            self._reject(self.cfg.object_state_topic)
+            return
+        if self._objects is None or stamp_ns >= self._objects[1]:
+            self._objects = (state.copy(), stamp_ns)
+
     def _reject(self, what: str) -> None:
         self.rejected[what] = self.rejected.get(what, 0) + 1
 
@@ -108,6 +137,8 @@ class ObservationAssembler:
         for cam in self.cfg.cameras:
             entry = self._images.get(cam)
             out[self.cfg.image_topic(cam)] = entry[1] if entry else None
+        if self.cfg.object_state_dim:
+            out[self.cfg.object_state_topic] = self._objects[1] if self._objects else None
         return out
 
     def stale(self, t_ns: int) -> dict[str, float | None]:
@@ -138,9 +169,19 @@ class ObservationAssembler:
             if dt > 0
             else np.zeros(3)
         )
-        state = np.concatenate(
-            [pose.pos, pose.quat, linvel, angvel, [self._opening[0]], self._wrench[0]]
-        ).astype(np.float32)
+        parts: list[Any] = [
+            pose.pos,
+            pose.quat,
+            linvel,
+            angvel,
+            [self._opening[0]],
+            self._wrench[0],
+        ]
+        if self.cfg.object_state_dim:
+            if self._objects is None:
+                raise StaleObservationError(f"no {self.cfg.object_state_topic} yet")
+            parts.append(self._objects[0])
+        state = np.concatenate(parts).astype(np.float32)
         obs: dict[str, Any] = {"state": state}
         if self.cfg.cameras:
             obs["images"] = {

@@ -1,6 +1,7 @@
 """twin: the MuJoCo cell behind the same topics as the real one.
 
-Publishes ``joint_states``, ``current_pose``, ``external_wrench`` every quantum, camera
+Publishes ``joint_states``, ``current_pose``, ``external_wrench`` and the task's privileged
+``object_state`` (robot_rl_interfaces/ObjectState) every quantum, camera
 ``image_raw`` + ``camera_info`` and the task ``reward`` every policy period, and ``/clock``.
 Subscribes ``target_pose`` (the crisp_controllers interface) and the gripper command.
 
@@ -31,6 +32,7 @@ from robot_rl.bus.msgs import (
     Header,
     Image,
     JointState,
+    ObjectState,
     PoseStamped,
     Reset,
     ResetRequest,
@@ -72,6 +74,7 @@ class TwinNodeConfig:
     republish_period_s: float = 0.5  # wall s between republications while waiting
     diagnostics_period_s: float = 1.0  # sim (or wall) s between /diagnostics
     seed: int = 0  # seeds object placement when a reset asks for seed -1
+    dense_reward: bool = False  # the task's dense shaping in ``reward`` (the twin recipe's)
     frame_id: str = "base"
     gripper_open_value: float = 0.08  # gripper command meaning fully open (0.08 m)
     gripper_closed_value: float = 0.0  # gripper command meaning closed
@@ -83,6 +86,9 @@ class TwinNodeConfig:
     joint_states_topic: str = "joint_states"
     external_wrench_topic: str = "external_wrench"
     reward_topic: str = "reward"
+    # The task's privileged object state, every quantum ("" = off); only a state-observation
+    # policy on the twin reads it (ObsConfig.object_state_dim), a real cell has none.
+    object_state_topic: str = "object_state"
     camera_namespace: str = "cameras"  # images on <ns>/<camera>/image_raw and camera_info
     reset_objects_service: str = "twin/reset_objects"
     clock_topic: str = "/clock"
@@ -114,7 +120,12 @@ class TwinNode:
         self.bus, self.cfg, self.name = bus, cfg, name
         self.sim_clock = sim_clock
         self.sim = TwinSim(
-            cfg.task, cfg.calibration, cfg.cameras, (cfg.image_height, cfg.image_width), cfg.seed
+            cfg.task,
+            cfg.calibration,
+            cfg.cameras,
+            (cfg.image_height, cfg.image_width),
+            cfg.seed,
+            cfg.dense_reward,
         )
         self._quantum_ticks = self.sim.ticks_for(cfg.quantum_s)
         self._boundary_every = max(1, round(cfg.policy_period_s / cfg.quantum_s))
@@ -135,6 +146,9 @@ class TwinNode:
         self._joints = pub(cfg.joint_states_topic, JointState, STATE_PUB)
         self._wrench = pub(cfg.external_wrench_topic, WrenchStamped, STATE_PUB)
         self._reward = pub(cfg.reward_topic, RewardEstimate, STATE_PUB)
+        self._objects = (
+            pub(cfg.object_state_topic, ObjectState, STATE_PUB) if cfg.object_state_topic else None
+        )
         self._clock = pub(cfg.clock_topic, Clock, CLOCK)
         self._diag = pub(cfg.diagnostics_topic, DiagnosticArray, EVENTS)
         ns = cfg.camera_namespace.rstrip("/")
@@ -185,6 +199,9 @@ class TwinNode:
         except Exception as exc:  # a failed reset is reported to the caller, not raised
             _log.exception("twin: object reset failed")
             return ResetResponse(False, f"twin object reset failed: {exc!r}")
+        # Before the reply: the object state already sent for this instant shows the old
+        # objects, and the actor's first observation of the episode is at this instant.
+        self._publish_objects(self._stamp())
         return ResetResponse(True, f"objects of {self.cfg.task!r} reset (seed {req.seed})")
 
     # ------------------------------------------------------------------ lock-step gate
@@ -264,11 +281,8 @@ class TwinNode:
         if self.cfg.lockstep and self.sim_clock is not None:
             self.sim_clock.set_ns(self.sim.time_ns)  # inproc: callbacks see the new time
         stamp = self._stamp()
+        self._publish_state(stamp)
         sim, frame = self.sim, self.cfg.frame_id
-        self._pose.publish(pose_to_msg(sim.tcp_pose(), stamp, frame))
-        q, qd, tau = sim.joint_state()
-        self._joints.publish(joint_state_msg(sim.joint_names(), q, qd, tau, stamp))
-        self._wrench.publish(wrench_to_msg(sim.external_wrench(), stamp, frame))
         if boundary:
             self._last_obs = []
             for cam, pub in self._images.items():
@@ -287,17 +301,27 @@ class TwinNode:
         if self.cfg.lockstep:
             self._clock.publish(Clock(stamp))
 
+    def _publish_state(self, stamp: Time) -> None:
+        """The robot driver's state topics (and the twin's object state) at ``stamp``."""
+        sim, frame = self.sim, self.cfg.frame_id
+        self._pose.publish(pose_to_msg(sim.tcp_pose(), stamp, frame))
+        q, qd, tau = sim.joint_state()
+        self._joints.publish(joint_state_msg(sim.joint_names(), q, qd, tau, stamp))
+        self._wrench.publish(wrench_to_msg(sim.external_wrench(), stamp, frame))
+        self._publish_objects(stamp)
+
+    def _publish_objects(self, stamp: Time) -> None:
+        if self._objects is not None:
+            header = Header(stamp, self.cfg.frame_id)
+            self._objects.publish(ObjectState(header, self.cfg.task, self.sim.object_state()))
+
     def _republish(self, now: float) -> None:
         """While waiting: send the latest state again, for peers that joined late."""
         if now - self._last_republish < self.cfg.republish_period_s:
             return
         self._last_republish = now
         stamp = self._stamp()
-        sim, frame = self.sim, self.cfg.frame_id
-        self._pose.publish(pose_to_msg(sim.tcp_pose(), stamp, frame))
-        q, qd, tau = sim.joint_state()
-        self._joints.publish(joint_state_msg(sim.joint_names(), q, qd, tau, stamp))
-        self._wrench.publish(wrench_to_msg(sim.external_wrench(), stamp, frame))
+        self._publish_state(stamp)
         for pub, msg in self._last_obs:
             pub.publish(msg)  # type: ignore[attr-defined]
         if self.cfg.lockstep:

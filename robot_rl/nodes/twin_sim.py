@@ -7,6 +7,8 @@ moving that clock, so the rest of the graph sees an instantaneous object reset.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from robot_rl.cameras.base import Intrinsics
@@ -28,8 +30,10 @@ class TwinSim:
         cameras: tuple[str, ...],
         image_size: tuple[int, int],
         seed: int,
+        dense_reward: bool = False,
     ) -> None:
-        self.task: Task = make_task(task)
+        base = make_task(task)
+        self.task: Task = make_task(task, replace(base.cfg, dense_reward=dense_reward))
         cell_cfg = CellConfig(
             calibration=calibration or None, image_size=image_size, cameras=cameras
         )
@@ -121,6 +125,10 @@ class TwinSim:
         """Intrinsics of ``camera`` at the rendered size."""
         h, w = self.cell.cfg.image_size
         return self.cell.calibration.cameras[camera].intrinsics.scaled(w, h)
+
+    def object_state(self) -> np.ndarray:
+        """float32 (n,): the task's privileged object state (what ``obs="state"`` appends)."""
+        return np.asarray(self.task.object_state(self.cell), dtype=np.float32)
 
     def success(self) -> bool:
         """The task's success predicate now."""

@@ -144,6 +144,16 @@ class RewardEstimate(Message):
 
 
 @dataclass(frozen=True, eq=False, slots=True)
+class ObjectState(Message):
+    """The twin task's privileged object state at ``header.stamp`` (a real cell has none)."""
+
+    __ros_type__: ClassVar[str] = "robot_rl_interfaces/msg/ObjectState"
+    header: Header = field(default_factory=Header)
+    task: Str = ""  # the twin task whose layout ``state`` has
+    state: Float32Seq = field(default_factory=empty_float32)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
 class TeleopCommand(Message):
     """A teleop device sample: twist normalised to [-1, 1] in ``header.frame_id``."""
 

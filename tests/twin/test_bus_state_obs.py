@@ -1,0 +1,82 @@
+"""The state observation through the bus equals the in-process TwinEnv's, for the same sim
+state: proprioception, then the task's object state from the twin's ``object_state`` topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from robot_rl.bus import SimClock
+from robot_rl.bus.inproc import InprocBus
+from robot_rl.envs.twin_env import TwinEnv, state_vector
+from robot_rl.nodes.bus_env import BusEnv, BusEnvConfig
+from robot_rl.nodes.impedance_bridge import BridgeConfig, ImpedanceBridge
+from robot_rl.nodes.loop import NodeLoop
+from robot_rl.nodes.observation import ObsConfig, StaleObservationError
+from robot_rl.nodes.reset import ResetConfig, ResetNode
+from robot_rl.nodes.twin import TwinNode, TwinNodeConfig
+from robot_rl.spec import PROPRIO_DIM
+
+pytestmark = pytest.mark.twin
+
+VELOCITY = slice(7, 13)  # the bus differentiates poses; the twin env reads the sim's velocity
+GRIPPER = 13  # the bus sums the finger joints; the twin env reads a pad-distance sensor
+
+
+def _cell(task: str, obs: ObsConfig, object_topic: str = "object_state") -> tuple[Any, BusEnv]:
+    clock = SimClock()
+    bus = InprocBus(clock=clock)
+    loop = NodeLoop(bus)
+    twin_cfg = TwinNodeConfig(task=task, cameras=(), object_state_topic=object_topic)
+    twin = TwinNode(bus, twin_cfg, sim_clock=clock)
+    for node in (
+        twin,
+        ImpedanceBridge(bus, BridgeConfig(calibration="default", task=task)),
+        ResetNode(bus, ResetConfig(task=task, twin_reset_service="twin/reset_objects")),
+    ):
+        loop.add(node)
+    return twin, BusEnv(bus, obs, BusEnvConfig(episode_steps=20), loop.spin_once)
+
+
+@pytest.mark.parametrize("task", ["reach", "pick_cube"])
+def test_bus_state_equals_the_twin_env_state_for_the_same_sim_state(task: str) -> None:
+    in_process = TwinEnv(task=task, obs="state")
+    dim = in_process.observation_space["state"].shape[0]
+    in_process.close()
+    twin, env = _cell(task, ObsConfig(max_age_s=0.0, object_state_dim=dim - PROPRIO_DIM))
+    assert env.observation_space["state"].shape == (dim,)
+    rng = np.random.default_rng(0)
+    for episode in range(2):
+        obs, _ = env.reset(seed=episode)
+        # The first observation shows the re-placed objects, not those of the last episode.
+        np.testing.assert_allclose(obs["state"][PROPRIO_DIM:], twin.sim.object_state())
+        for _ in range(4):
+            action = rng.uniform(-1, 1, 7).astype(np.float32)
+            obs, *_ = env.step(action)
+            expected = state_vector(twin.sim.cell, twin.sim.task)  # the sim where it stopped
+            bus = obs["state"]
+            assert bus.shape == expected.shape == (dim,)
+            mask = np.ones(dim, bool)
+            mask[VELOCITY] = mask[GRIPPER] = False
+            np.testing.assert_allclose(bus[mask], expected[mask], atol=1e-5)
+            np.testing.assert_allclose(bus[VELOCITY], expected[VELOCITY], atol=0.05)
+            assert abs(bus[GRIPPER] - expected[GRIPPER]) < 2e-4
+    twin.close()
+
+
+def test_a_cell_without_object_state_is_a_clear_error() -> None:
+    twin, env = _cell("reach", ObsConfig(max_age_s=0.0, object_state_dim=6), object_topic="")
+    env.cfg.obs_timeout_s = 1.0
+    with pytest.raises(StaleObservationError, match="only the twin publishes"):
+        env.reset(seed=0)
+    twin.close()
+
+
+def test_an_object_state_of_another_length_is_named() -> None:
+    twin, env = _cell("reach", ObsConfig(max_age_s=0.0, object_state_dim=10))
+    env.cfg.obs_timeout_s = 1.0
+    with pytest.raises(StaleObservationError, match=r"6 values \(task 'reach'\).*dim is 10"):
+        env.reset(seed=0)
+    twin.close()
