@@ -47,6 +47,12 @@ def _train(args: argparse.Namespace) -> int:
         cfg.stop_at_success = None
     cfg.__post_init__()
     check_paths(cfg)
+    if args.graph:
+        from robot_rl.train.graph_run import unsupported
+
+        why = unsupported(cfg) or ("--graph has no --gui yet" if args.gui else "")
+        if why:
+            raise ConfigError(why)
     name = cfg.env_id.replace("/", "_") if cfg.env_id else f"{cfg.task}-{cfg.obs}"
     run_dir = Path(args.out or f"runs/{name}-s{cfg.seed}")
     if args.fresh and run_dir.exists():
@@ -57,7 +63,15 @@ def _train(args: argparse.Namespace) -> int:
 
     from robot_rl.train.run import format_summary, run_name, train
 
-    if not args.gui:
+    if args.graph:
+        from robot_rl.train.graph_run import GraphRunError, train_graph
+
+        try:
+            result = train_graph(cfg, run_dir, progress=not args.quiet)
+        except GraphRunError as exc:
+            print(f"robot-rl train: graph: {exc}", file=sys.stderr)
+            return 1
+    elif not args.gui:
         result = train(cfg, run_dir, progress=not args.quiet)
     else:
         from robot_rl.gui.config import GuiConfig
@@ -164,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--gui", action="store_true", help="serve the operator's cockpit for this run (docs/gui.md)"
     )
     tr.add_argument("--gui-port", type=int, default=8765, help="the cockpit's port (0: any)")
+    tr.add_argument(
+        "--graph",
+        choices=["dds"],
+        help="train through the ROS 2 training graph's node processes over this backend "
+        "(twin, bridge, reset, actor, learner; docs/loop.md)",
+    )
     tr.set_defaults(func=_train)
 
     rd = sub.add_parser("record-demos", help="record twin demos (scripted or teleop) to zarr")

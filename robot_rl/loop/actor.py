@@ -83,6 +83,7 @@ class ActorCore:
         self.sender = TransitionSender(publish, settings.max_unacked, settings.resend_timeout_s)
         self.rng = np.random.default_rng(max(settings.seed, 0) + 17)
         self.policy_version = 0  # no learner weights yet: the learner counts from 1 (UInt64)
+        self.policy_updates = 0  # gradient updates behind the weights in use
         self.env_steps = 0  # env steps taken, over all runs
         self.episodes = 0  # episodes started, over all runs (the next episode's id)
         self.finished: list[EpisodeStats] = []  # drained by the driver
@@ -107,6 +108,7 @@ class ActorCore:
             return False
         self.policy.load_trainable_state(state)
         self.policy_version = version
+        self.policy_updates = int(state.get("updates", 0))
         return True
 
     @property

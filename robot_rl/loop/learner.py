@@ -262,6 +262,7 @@ class LearnerCore:
         self._write_version_file()
         state = self.agent.trainable_state()
         state["policy_version"] = self.version
+        state["updates"] = n  # what the weights learned from (an actor may wait for it)
         return self.version, state
 
     @property

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from robot_rl.agents.config import updates_due
 from robot_rl.agents.sac import SACAgent
 from robot_rl.bus.api import Bus
 from robot_rl.bus.msgs import DiagnosticArray, EpisodeEvent, PolicyWeights, TransitionAck
@@ -95,6 +96,11 @@ class ActorNodeConfig:
     # "env": the env's reward, human labels end episodes; "human": the label is the reward
     # (HIL-SERL's success key; give the env no reward topic). robot_rl.loop.control.
     reward_source: str = "env"
+    # 0: act with whatever weights have arrived (the robot: the arm never waits for the
+    # learner). k > 0: before a step, wait until the weights in use hold every update the
+    # replay ratio owes for all but this actor's last k env steps (the in-process job's lag
+    # is weights_every_updates / replay_ratio steps); `robot-rl train --graph` sets it.
+    max_policy_lag_steps: int = 0
     transitions_topic: str = "transitions"
     ack_topic: str = "transition_ack"
     weights_topic: str = "policy_weights"
@@ -106,7 +112,7 @@ class ActorNode:
 
     def __init__(self, bus: Bus, cfg: ActorNodeConfig, spin: Spin, name: str = "actor") -> None:
         self.bus, self.cfg, self.name, self.spin = bus, cfg, name, spin
-        train = train_config(cfg.policy)
+        train = self.train = train_config(cfg.policy)
         # The agent first: building it takes a while, and the twin should not wait for an
         # actor whose publishers exist but that cannot act yet.
         self.agent = SACAgent(train.sac, obs_spec(cfg.obs), ACTION_DIM, cfg.policy.device)
@@ -194,6 +200,10 @@ class ActorNode:
                 self.core.begin_episode()  # the env resets (the reset node)
                 self._apply_weights()  # the newest weights for the new episode
                 return
+            if self.core.in_episode and self.policy_behind():
+                self.spin(0.01)  # the learner catches up (lock-step: sim time waits too)
+                self._apply_weights()
+                return
             sent = self.core.step()
         except (ResetFailedError, StaleObservationError) as exc:
             self._announce()
@@ -222,6 +232,18 @@ class ActorNode:
             )
         if sent and not self.core.in_episode:
             self.publish_diagnostics()
+
+    def policy_behind(self) -> bool:
+        """True while the weights in use miss updates owed for steps older than the last
+        ``max_policy_lag_steps`` (never before ``batch_size`` steps are stored)."""
+        lag = self.cfg.max_policy_lag_steps
+        if lag <= 0 or self.cfg.deterministic:
+            return False
+        old = self.sender.next_seq - 1 - lag  # steps whose updates must be in the weights
+        if old < self.train.sac.batch_size:  # the learner may not have started yet
+            return False
+        owed = updates_due(old - self.train.random_steps, 0, self.train.sac.replay_ratio)
+        return self.core.policy_updates < owed
 
     def spin_for(self, wall_s: float, stop: Callable[[], bool] = lambda: False) -> None:
         """Spin the bus for ``wall_s`` wall seconds (or until ``stop()``)."""

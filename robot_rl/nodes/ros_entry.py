@@ -112,6 +112,11 @@ def run_ros_node(kind: str, argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     rclpy = import_rclpy()
     rclpy.init(args=argv)
+    # Ours before the node exists: the node shows in the graph as soon as it does, and a
+    # SIGINT from then on (ros2 launch stopping) must end it cleanly, not as an exception.
+    stopping: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     ros = parse_ros_args(argv)
     name, params = node_params(kind, ros)
     use_sim_time = bool(params.pop("use_sim_time", False))
@@ -120,9 +125,6 @@ def run_ros_node(kind: str, argv: Sequence[str] | None = None) -> int:
     config_from_params(node_kind.config_class(), params)  # unknown names fail here, clearly
     lifecycle = kind in LIFECYCLE_KINDS
     bus = Ros2Bus(Ros2Config(name, ros.namespace, use_sim_time=use_sim_time, lifecycle=lifecycle))
-    stopping: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, _frame: stopping.append(signum))
-    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     try:
         descriptor = importlib.import_module("rcl_interfaces.msg").ParameterDescriptor
         cfg: Any = declare_config(bus.node, node_kind.config_class(), descriptor)

@@ -95,14 +95,15 @@ def main_from_args(args: argparse.Namespace) -> int:
     params = collect_params(name, args.namespace, args.params_file, args.param)
     params.pop("use_sim_time", None)  # a ROS parameter of every node, not of our configs
     cfg: Any = config_from_params(kind.config_class(), params)
-    bus = _make_bus(args, name)
     stopping: list[int] = []
 
     def on_signal(signum: int, _frame: object) -> None:
         stopping.append(signum)
 
+    # Before the bus: the node is visible from then on, and a SIGINT must end it cleanly.
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    bus = _make_bus(args, name)
     try:
         return run_node(kind, bus, cfg, name, lambda: bool(stopping))
     finally:

@@ -24,6 +24,8 @@ def weights_to_msg(state: Mapping[str, Any], version: int, stamp: Time) -> Polic
         # Part names travel too: a part can be empty (a state-only encoder has no weights).
         NamedArray.from_array("parts", np.frombuffer(",".join(parts).encode(), np.uint8)),
     ]
+    if "updates" in state:
+        arrays.append(NamedArray.from_array("updates", np.asarray(int(state["updates"]), np.int64)))
     for part in parts:
         for key, tensor in state[part].items():
             arrays.append(NamedArray.from_array(f"{part}/{key}", tensor.detach().cpu().numpy()))
@@ -34,8 +36,8 @@ def msg_to_weights(msg: PolicyWeights) -> dict[str, Any]:
     """Inverse of `weights_to_msg`, ready for `SACAgent.load_trainable_state`."""
     state: dict[str, Any] = {"policy_version": int(msg.version)}
     for array in msg.arrays:
-        if array.name == "format":
-            state["format"] = int(array.to_array())
+        if array.name in ("format", "updates"):
+            state[array.name] = int(array.to_array())
             continue
         if array.name == "parts":
             for part in bytes(array.to_array()).decode().split(","):

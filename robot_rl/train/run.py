@@ -230,7 +230,10 @@ def train(
         bar.update(actor.env_steps - bar.n)
         if actor.env_steps >= next_eval or actor.env_steps >= cfg.env_steps:
             next_eval += cfg.eval_every_steps
-            point = evaluate_point(cfg, eval_env, learner, t_start, actor.env_steps)
+            agent, upd = learner.agent, learner.agent.num_updates
+            point = evaluate_point(
+                cfg, eval_env, agent, upd, learner.updates_per_s, t_start, actor.env_steps
+            )
             result.history.append(point)
             history_rows.append(point.__dict__)
             log_point(writer, point, learner.last_metrics)
@@ -269,17 +272,22 @@ def progress_fields(cfg: TrainConfig, point: EvalPoint) -> dict[str, str]:
 
 
 def evaluate_point(
-    cfg: TrainConfig, env: Any, learner: LearnerCore, t_start: float, env_steps: int
+    cfg: TrainConfig,
+    env: Any,
+    agent: SACAgent,
+    updates: int,
+    updates_per_s: float,
+    t_start: float,
+    env_steps: int,
 ) -> EvalPoint:
-    """Evaluate the learner's current policy on the evaluation seeds."""
-    success, ret, _ = evaluate(env, learner.agent, cfg.eval_episodes)
-    upd_s = learner.updates_per_s
+    """Evaluate ``agent`` (the learner's current policy) on the evaluation seeds."""
+    success, ret, _ = evaluate(env, agent, cfg.eval_episodes)
     return EvalPoint(
         env_steps=env_steps,
         robot_minutes=env_steps / CONTROL_HZ / 60.0,
         wall_s=time.perf_counter() - t_start,
-        updates=learner.agent.num_updates,
-        updates_per_s=upd_s,
+        updates=updates,
+        updates_per_s=updates_per_s,
         success=success,
         mean_return=ret,
     )
