@@ -146,6 +146,9 @@ class _Watch:
         diagnostics; -1 before any."""
         if "stored" not in self.learner:
             return -1
+        held = int(self.learner["replay_transitions"]) + int(self.learner["demo_transitions"])
+        if held < cfg.sac.batch_size:  # the learner starts at one batch
+            return 0
         learning = max(int(self.learner["stored"]) - cfg.random_steps, 0)
         return updates_due(learning, self.updates(), cfg.sac.replay_ratio)
 
