@@ -18,16 +18,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from robot_rl.agents.config import updates_due
 from robot_rl.bus.msgs.robot_rl_interfaces import TeleopCommand
 from robot_rl.eval.seeds import TRAIN_SEED_STRIDE
 from robot_rl.hil.session import HilSession
 from robot_rl.loop.control import EpisodeControl
 from robot_rl.loop.delivery import TransitionSender
 from robot_rl.loop.types import EpisodeStats, Transition
+
+if TYPE_CHECKING:
+    from robot_rl.train.config import TrainConfig
 
 # The operator's newest command, given the policy's proposal and the arbiter clock (s).
 CommandSource = Callable[[np.ndarray, float], TeleopCommand | None]
@@ -222,3 +226,17 @@ class ActorCore:
 
 def _with_seq(template: Transition, seq: int) -> Transition:
     return dataclasses.replace(template, seq=seq)
+
+
+def weights_behind(sent: int, lag: int, updates: int, cfg: TrainConfig) -> bool:
+    """True when weights trained with ``updates`` gradient updates miss some the replay
+    ratio owes for this actor's steps older than its last ``lag`` (of ``sent``). Never
+    before ``batch_size`` such steps: the learner starts at one batch. An actor that waits
+    while this holds has the in-process job's policy lag when ``lag`` is at least
+    ``weights_every_updates / replay_ratio`` (a smaller one can wait for weights that the
+    learner publishes only ``weights_every_updates`` apart)."""
+    old = sent - lag
+    if old < cfg.sac.batch_size:
+        return False
+    return updates < updates_due(old - cfg.random_steps, 0, cfg.sac.replay_ratio)
+

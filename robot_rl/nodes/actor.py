@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robot_rl.agents.config import updates_due
 from robot_rl.agents.sac import SACAgent
 from robot_rl.bus.api import Bus
 from robot_rl.bus.msgs import DiagnosticArray, EpisodeEvent, PolicyWeights, TransitionAck
@@ -32,7 +31,7 @@ from robot_rl.hil.arbiter import Arbiter
 from robot_rl.hil.mapping import TeleopMapping
 from robot_rl.hil.session import HilConfig, HilSession
 from robot_rl.hil.teleop_node import TeleopListener
-from robot_rl.loop.actor import ActorCore, ActorSettings
+from robot_rl.loop.actor import ActorCore, ActorSettings, weights_behind
 from robot_rl.loop.control import EpisodeControl
 from robot_rl.loop.delivery import transition_crc
 from robot_rl.nodes import diagnostics as diag
@@ -239,11 +238,8 @@ class ActorNode:
         lag = self.cfg.max_policy_lag_steps
         if lag <= 0 or self.cfg.deterministic:
             return False
-        old = self.sender.next_seq - 1 - lag  # steps whose updates must be in the weights
-        if old < self.train.sac.batch_size:  # the learner may not have started yet
-            return False
-        owed = updates_due(old - self.train.random_steps, 0, self.train.sac.replay_ratio)
-        return self.core.policy_updates < owed
+        sent = self.sender.next_seq - 1
+        return weights_behind(sent, lag, self.core.policy_updates, self.train)
 
     def spin_for(self, wall_s: float, stop: Callable[[], bool] = lambda: False) -> None:
         """Spin the bus for ``wall_s`` wall seconds (or until ``stop()``)."""
