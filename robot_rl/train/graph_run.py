@@ -30,6 +30,7 @@ from robot_rl.agents.config import updates_due
 from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, TransitionAck
+from robot_rl.data.episodes import EpisodeStore
 from robot_rl.loop.learner import LearnerCore, LearnerLink
 from robot_rl.nodes.diagnostics import values_of
 from robot_rl.nodes.graph import GRAPHS
@@ -165,8 +166,11 @@ def train_graph(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunRe
     spec = obs_spec_from_space(eval_env.observation_space)
     state = run_dir / "state.json"
     restored = json.loads(state.read_text()) if state.exists() else None
-    if restored is None and cfg.demos > 0:
-        record_scripted(make_env(cfg), run_dir / "demos", cfg.demos, cfg.seed * 7919, progress)
+    demos = run_dir / "demos"
+    have = len(EpisodeStore(demos)) if demos.is_dir() else 0
+    if restored is None and cfg.demos > have:  # the missing ones, as the in-process job
+        seed = cfg.seed * 7919 + have
+        record_scripted(make_env(cfg), demos, cfg.demos - have, seed, progress)
     save_json(cfg, run_dir / "config.json")
     history = [EvalPoint(**row) for row in (restored or {}).get("history", [])]
     result = RunResult(run_dir, history)
