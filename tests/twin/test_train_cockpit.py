@@ -86,7 +86,9 @@ def test_the_cockpit_shows_the_in_process_run_and_its_controls_reach_the_actor(
         click("success")
         wait_for("labelled", status, lambda s: s["labels"] == 1 and s["successes"] >= 1)
         last = next(t for t in cockpit.sent[n:] if t.reward == 1.0)
-        assert last.terminated and cockpit.sent[cockpit.sent.index(last) + 1].step == 0
+        i = cockpit.sent.index(last)  # the next episode's first step may not be sent yet
+        wait_for("next episode", lambda: cockpit.sent, lambda s: len(s) > i + 1)
+        assert last.terminated and cockpit.sent[i + 1].step == 0
 
         click("estop")
         wait_for("stopped", status, lambda s: s["estop"] and s["paused"])
