@@ -71,6 +71,8 @@ def unsupported(cfg: TrainConfig) -> str:
         return "--graph has no simulated operator: use --hil off (the gui node takes a human)"
     if cfg.reward_model:
         return "--graph takes the twin's reward: unset reward_model"
+    if cfg.init_from or cfg.failure_resets:
+        return "--graph has no TwinRL deployment yet: unset init_from and failure_resets"
     return ""
 
 
