@@ -176,7 +176,8 @@ def report(
     ref = float(np.median(medians["scratch"]))
     for arm, values in medians.items():
         m = float(np.median(values))
-        vs = f"{1 - m / ref:+.0%} fewer than scratch" if np.isfinite(m) and np.isfinite(ref) else ""
+        both = np.isfinite(m) and np.isfinite(ref) and ref > 0 and arm != "scratch"
+        vs = f"({1 - m / ref:.0%} fewer than scratch)" if both else ""
         text = "not reached" if not np.isfinite(m) else f"{m:,.0f}"
         print(f'median "real" env steps to 90%, {arm}: {text} {vs}')
     summary = {

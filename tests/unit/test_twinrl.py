@@ -160,3 +160,14 @@ def test_the_graph_link_refuses_deployment_it_does_not_carry() -> None:
     assert "failure_resets" in unsupported(small_config(failure_resets="f.json"))
     assert "cell_variant" in unsupported(small_config(cell_variant="shifted_real"))
     assert unsupported(small_config()) == ""
+
+
+def test_twin_failures_refuses_a_folder_without_a_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from robot_rl.cli import main
+
+    assert main(["twin", "failures", str(tmp_path / "nope"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("robot-rl twin failures:") and "no such run folder" in err
+    assert main(["twin", "failures", str(tmp_path), "--configs", "0"]) == 2
