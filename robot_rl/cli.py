@@ -46,7 +46,6 @@ def _train(args: argparse.Namespace) -> int:
     if args.no_early_stop:
         cfg.stop_at_success = None
     cfg.__post_init__()
-    check_paths(cfg)
     if args.graph:
         from robot_rl.train.graph_run import unsupported
 
@@ -57,6 +56,7 @@ def _train(args: argparse.Namespace) -> int:
     run_dir = Path(args.out or f"runs/{name}-s{cfg.seed}")
     if args.fresh and run_dir.exists():
         run_dir = run_dir.with_name(f"{run_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    check_paths(cfg, run_dir)
     changes = check_resume(run_dir, cfg, args.allow_config_change)
     for key, (old, new) in changes.items():
         print(f"config change on resume: {key}: {old!r} -> {new!r}", file=sys.stderr)
@@ -128,6 +128,7 @@ def _record_demos(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from robot_rl.calibration.cli import register_cli as register_calibration
     from robot_rl.data.cli import register_cli as register_data
+    from robot_rl.envs.cli import register_cli as register_twin
     from robot_rl.eval.cli import register_cli as register_eval
     from robot_rl.gui.cli import register_cli as register_gui
     from robot_rl.hil.cli import add_teleop_record_args
@@ -208,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_calibration(sub)
     register_data(sub)
     register_eval(sub)
+    register_twin(sub)
     return parser
 
 

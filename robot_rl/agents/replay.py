@@ -163,6 +163,33 @@ class ReplayBuffer:
         self._num_valid += t
         self._pending = None
 
+    def extend(self, src: ReplayBuffer) -> int:
+        """Append every transition of ``src``, oldest first, sharing frames as ``add`` does
+        (prior data for a new run). Returns the count. Raises ValueError, storing nothing,
+        when it might overwrite what this buffer holds or the specs differ."""
+        if (src.spec, src.action_dim) != (self.spec, self.action_dim):
+            raise ValueError(f"replay spec {src.spec} / {src.action_dim} != {self.spec}")
+        if src._filled > self.capacity - self._filled:
+            raise ValueError(
+                f"{src._filled} frames do not fit the {self.capacity - self._filled} "
+                f"free slots of a {self.capacity}-frame buffer"
+            )
+        start = src._cursor if src._filled == src.capacity else 0
+        order = (start + np.arange(src._filled)) % src.capacity
+        for i in order[src.next_valid[order]]:
+            j = (i + 1) % src.capacity
+            self.add(
+                src._frame(i),
+                src.action[i],
+                float(src.reward[i]),
+                src._frame(j),
+                *(bool(src.flags[f][i]) for f in _FLAGS),
+            )
+        return int(src.next_valid.sum())
+
+    def _frame(self, slot: int) -> dict[str, Any]:
+        return {"state": self.state[slot], "images": {c: a[slot] for c, a in self.images.items()}}
+
     # --- reading ----------------------------------------------------------------------
 
     def valid_indices(self) -> np.ndarray:

@@ -4,18 +4,24 @@ Reset configurations (object pose, arm start) are drawn by reset seed: ``TwinEnv
 reproduces configuration ``s`` exactly, in the nominal twin or in a shifted cell variant with
 the same task. ``find_failures`` runs one episode per seed in a ``TwinVectorEnv`` and returns
 the configurations where the policy did not succeed, to feed the "real" cell's reset
-distribution and the simulated operator's attention.
+distribution (``save_failures`` writes them as JSON; the training config's ``failure_resets``
+names that file) and the simulated operator's attention.
+
+Sampled seeds stay below 2**31, so they never meet ``robot-rl eval``'s fresh seeds.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from robot_rl.configio import ConfigError
 from robot_rl.envs.vector_env import TwinVectorEnv
 
 # (vector env, batched observation) -> actions (num_envs, 7) in [-1, 1].
@@ -86,3 +92,35 @@ def expert_policy(envs: TwinVectorEnv) -> VectorPolicy:
         return np.stack([ex.act(e.cell) for e, ex in zip(envs.envs, experts, strict=True)])
 
     return act
+
+
+def save_failures(
+    path: str | Path, failures: list[ResetConfig], searched: int, **meta: Any
+) -> None:
+    """Write ``failures`` (of ``searched`` configurations) as JSON; ``meta`` says where from."""
+    rows = [
+        {
+            "seed": c.seed,
+            "steps": c.steps,
+            "object_state": np.asarray(c.object_state).tolist(),
+            "tcp_start_m": np.asarray(c.tcp_start_m).tolist(),
+        }
+        for c in failures
+    ]
+    data = {**meta, "searched": searched, "failures": rows}
+    Path(path).write_text(json.dumps(data, indent=1))
+
+
+def load_failure_seeds(path: str | Path) -> tuple[int, ...]:
+    """The reset seeds of a failures file (`save_failures`); ConfigError, naming the key
+    ``failure_resets``, when it is missing, unreadable or lists none."""
+    try:
+        rows = json.loads(Path(path).read_text())["failures"]
+        seeds = tuple(int(r["seed"]) for r in rows)
+    except FileNotFoundError:
+        raise ConfigError(f"failure_resets: no such file {str(path)!r}") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"failure_resets: {path}: not a failures file ({exc!r})") from None
+    if not seeds:
+        raise ConfigError(f"failure_resets: {path} lists no failures (nothing to target)")
+    return seeds

@@ -56,11 +56,28 @@ class ActorSettings:
     max_unacked: int = 5000  # kept for resending; beyond it new transitions are dropped
     resend_timeout_s: float = 1.0  # wall s without ack progress before resending
     success_key: str = "success"  # info key of the env that says an episode succeeded
+    # Failure-targeted resets (TwinRL): this fraction of episodes reset to one of these
+    # seeds (configurations a failure search found) instead of the episode's own seed.
+    failure_seeds: tuple[int, ...] = ()
+    failure_frac: float = 0.0
 
 
 def episode_seed(seed: int, episode: int) -> int:
     """Reset seed of episode ``episode``: a resumed run continues the same sequence."""
     return -1 if seed < 0 else seed * TRAIN_SEED_STRIDE + episode
+
+
+def reset_seed(settings: ActorSettings, episode: int) -> int:
+    """Reset seed of episode ``episode``: its `episode_seed`, or with probability
+    ``failure_frac`` one of ``failure_seeds``. A pure function of the episode, so a resumed
+    run draws the same sequence."""
+    seed = episode_seed(settings.seed, episode)
+    if seed < 0 or not settings.failure_seeds or settings.failure_frac <= 0.0:
+        return seed
+    rng = np.random.default_rng([seed, 0x7A11])  # its own stream: not the actor's rng
+    if rng.random() >= settings.failure_frac:
+        return seed
+    return int(settings.failure_seeds[rng.integers(len(settings.failure_seeds))])
 
 
 class ActorCore:
@@ -127,7 +144,7 @@ class ActorCore:
 
     def begin_episode(self) -> dict[str, Any]:
         """Reset the env (it may raise: the episode then does not count). Returns obs."""
-        obs, info = self.env.reset(seed=episode_seed(self.settings.seed, self.episodes))
+        obs, info = self.env.reset(seed=reset_seed(self.settings, self.episodes))
         self._obs, self._step, self._ret = obs, 0, 0.0
         self._stamp_ns = int(info.get("stamp_ns", time.time_ns()))
         self.episodes += 1

@@ -27,6 +27,8 @@ import torch
 
 from robot_rl.agents.replay import ReplayBuffer
 from robot_rl.agents.replay_io import load_replay, save_replay
+from robot_rl.agents.types import ObsSpec
+from robot_rl.configio import ConfigError
 
 NAME = "checkpoint"
 
@@ -130,11 +132,35 @@ def load(run_dir: str | Path) -> Checkpoint | None:
     return Checkpoint(path, agent_state, online, demo, state, config)
 
 
+def _spec_of(state: dict[str, Any]) -> ObsSpec:
+    raw = state["obs_spec"]
+    return ObsSpec(int(raw["state_dim"]), tuple(raw["cameras"]), tuple(raw["image_shape"]))
+
+
+def check_prior(run_dir: str | Path, spec: ObsSpec, action_dim: int) -> Path:
+    """The checkpoint folder of pre-trained run ``run_dir`` (``init_from``) after checking
+    that it has one with this observation spec and action size (reads state.json only).
+    Raises a one-line ConfigError otherwise."""
+    path = latest(run_dir)
+    if path is None:
+        raise ConfigError(f"init_from: {str(run_dir)!r} is no run folder with a checkpoint")
+    try:
+        state = read_state(path)
+        prior, prior_actions = _spec_of(state), int(state["action_dim"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"init_from: {path}: unreadable state.json ({exc!r})") from None
+    if prior != spec or prior_actions != action_dim:
+        raise ConfigError(
+            f"init_from: {run_dir} was trained on observations {tuple(prior)} / action "
+            f"{prior_actions}, this run has {tuple(spec)} / {action_dim}"
+        )
+    return path
+
+
 def load_policy(run_dir: str | Path, device: str = "cpu") -> tuple[Any, Any]:
     """(TrainConfig, SACAgent with the checkpoint's weights) of a run folder, from either
     link, without loading its replay. Raises FileNotFoundError when there is none."""
     from robot_rl.agents.sac import SACAgent
-    from robot_rl.agents.types import ObsSpec
     from robot_rl.train.config import from_dict
 
     path = latest(run_dir)
@@ -142,8 +168,7 @@ def load_policy(run_dir: str | Path, device: str = "cpu") -> tuple[Any, Any]:
         raise FileNotFoundError(f"{run_dir}: no checkpoint (is it a run folder?)")
     state = read_state(path)
     cfg = from_dict(json.loads((path / "config.json").read_text()))
-    raw = state["obs_spec"]
-    spec = ObsSpec(int(raw["state_dim"]), tuple(raw["cameras"]), tuple(raw["image_shape"]))
+    spec = _spec_of(state)
     agent = SACAgent(cfg.sac, spec, int(state["action_dim"]), device)
     agent.load_state_dict(torch.load(path / "agent.pt", map_location=device, weights_only=False))
     return cfg, agent

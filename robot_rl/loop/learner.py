@@ -26,6 +26,7 @@ from robot_rl.agents.replay import ReplayBuffer
 from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.sampling import MixedSampler
 from robot_rl.agents.types import ObsSpec
+from robot_rl.configio import ConfigError
 from robot_rl.data.episodes import EpisodeStore
 from robot_rl.data.loader import fill_replay
 from robot_rl.loop import checkpoint
@@ -108,7 +109,10 @@ class LearnerCore:
         self.last_metrics: dict[str, float] = {}
         self.restored: dict[str, Any] | None = None  # state.json of the resumed checkpoint
         self._stored_log = open(self.link.stored_log, "a") if self.link.stored_log else None  # noqa: SIM115
+        self.init_from: str | None = None  # the pre-trained run this one started from
         wal_from = self._restore()
+        if self.restored is None and cfg.init_from is not None:
+            self._deploy(cfg.init_from)
         self.sampler = MixedSampler.for_agent(
             self.online, self.demo, cfg.sac, cfg.seed + (1 if self.restored else 0)
         )
@@ -143,8 +147,33 @@ class LearnerCore:
         self.version = max(self.version, int(s.get("version", 0)))
         self.update_time_s = float(s.get("update_time_s", 0.0))
         self.restored = s
+        self.init_from = s.get("init_from")  # a resumed run never re-applies init_from
         _log.info("learner: resumed %s at env step %d", found.path, self.env_steps)
         return int(s.get("wal_segment", 1))
+
+    def _deploy(self, prior_dir: str) -> None:
+        """Start from a pre-trained run (TwinRL deployment): its agent (networks, optimisers,
+        temperature, state statistics), with the update count reset so that the replay ratio
+        counts this run's env steps; its online replay goes into the demo buffer as prior
+        data, which RLPD's 50/50 batches then mix with this cell's own online data (in the
+        online buffer it would drown the first real transitions). Raises ConfigError."""
+        checkpoint.check_prior(prior_dir, self.spec, self.action_dim)
+        found = checkpoint.load(prior_dir)
+        assert found is not None
+        try:
+            self.agent.load_state_dict(found.agent_state)
+        except (KeyError, RuntimeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ConfigError(
+                f"init_from: {prior_dir}: agent does not fit this config ({first})"
+            ) from None
+        self.agent.num_updates = self.agent.policy_version = 0
+        try:
+            prior = self.demo.extend(found.online)
+        except ValueError as exc:
+            raise ConfigError(f"init_from: {prior_dir}: prior replay: {exc}") from None
+        self.init_from = str(prior_dir)
+        _log.info("learner: deployed from %s (%d prior transitions)", found.path, prior)
 
     def _read_version_file(self) -> int:
         path = self.dir / "weights_version"
@@ -228,9 +257,10 @@ class LearnerCore:
         due = self.due_updates()
         if max_updates is not None:
             due = min(due, max_updates)
-        if due and self.agent.num_updates == 0:
+        if due and self.agent.num_updates == 0 and self.init_from is None:
             # Statistics are fixed once, from everything stored before the first update
             # (demos + warm-up); they are saved with the weights, so resuming keeps them.
+            # A deployed run keeps the pre-trained run's: its networks were fitted to them.
             self.agent.set_state_stats(self.sampler.stored_states())
         t0 = time.perf_counter()
         for _ in range(due):
@@ -287,6 +317,7 @@ class LearnerCore:
             "episodes_by_actor": self.episodes,
             "obs_spec": self.spec._asdict(),
             "action_dim": self.action_dim,
+            "init_from": self.init_from,
             **(extra or {}),
         }
         path = checkpoint.save(

@@ -56,6 +56,7 @@ class TrainConfig:
         "operator_reaction_delay_s": NON_NEGATIVE,
         "operator_action_noise_std": NON_NEGATIVE,
         "torch_threads": AT_LEAST_1,
+        "failure_reset_frac": UNIT,
     }
 
     # Registered twin task.
@@ -69,6 +70,16 @@ class TrainConfig:
     env_kwargs: str = ""
     # The info key of env_id that says an episode succeeded (absent: never).
     success_key: str = "success"
+    # Named cell variant of the twin task (robot_rl/twin/variants.py), for training and
+    # evaluation alike: "nominal", or "shifted_real", TwinRL's shifted "real" cell.
+    cell_variant: str = "nominal"
+    # Deployment: a pre-trained run folder whose checkpoint starts this run (its agent, and its
+    # online replay preloaded into the demo buffer as prior data). Ignored when resuming.
+    init_from: str | None = None
+    # Failure-targeted resets: a failures JSON (`robot-rl twin failures`) whose reset seeds
+    # replace this fraction of the training episodes' seeds (evaluation seeds never change).
+    failure_resets: str | None = None
+    failure_reset_frac: float = 0.5
     # Observation mode: "state" (proprio + object state) or "pixels" (proprio + 2 cameras).
     obs: Literal["state", "pixels"] = "state"
     # Add the task's dense shaping term to the sparse success reward.
@@ -130,6 +141,14 @@ class TrainConfig:
         if self.reward_model is not None and self.obs != "pixels":
             raise ConfigError("reward_model: reads the cameras, so it needs obs: pixels")
         env_kwargs(self)
+        from robot_rl.twin.variants import VARIANTS  # the registry (imports mujoco)
+
+        if self.cell_variant not in VARIANTS:
+            raise ConfigError(
+                f"cell_variant: unknown {self.cell_variant!r}; known: {sorted(VARIANTS)}"
+            )
+        if self.env_id and (self.cell_variant != "nominal" or self.failure_resets):
+            raise ConfigError("cell_variant and failure_resets apply to twin tasks, not env_id")
 
 
 def env_kwargs(cfg: TrainConfig) -> dict[str, Any]:
@@ -307,10 +326,20 @@ def check_resume(run_dir: Path, cfg: TrainConfig, allow: bool) -> dict[str, tupl
     return diff
 
 
-def check_paths(cfg: TrainConfig) -> None:
-    """ConfigError if ``demo_path`` or ``reward_model`` names no folder (before any run
-    folder is made)."""
+def check_paths(cfg: TrainConfig, run_dir: Path | None = None) -> None:
+    """ConfigError if ``demo_path`` or ``reward_model`` names no folder, ``init_from`` no
+    run folder with a checkpoint, or ``failure_resets`` no failures file (before any run
+    folder is made). ``init_from`` is not checked when ``run_dir`` has a checkpoint: a
+    resumed run ignores it."""
+    from robot_rl.envs.failure_search import load_failure_seeds
+    from robot_rl.loop import checkpoint
+
     for key in ("demo_path", "reward_model"):
         value = getattr(cfg, key)
         if value is not None and not Path(value).is_dir():
             raise ConfigError(f"{key}: no such folder {value!r}")
+    resumed = run_dir is not None and checkpoint.latest(run_dir) is not None
+    if cfg.init_from is not None and not resumed and checkpoint.latest(cfg.init_from) is None:
+        raise ConfigError(f"init_from: {cfg.init_from!r} is no run folder with a checkpoint")
+    if cfg.failure_resets is not None:
+        load_failure_seeds(cfg.failure_resets)

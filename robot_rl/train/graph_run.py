@@ -71,6 +71,11 @@ def unsupported(cfg: TrainConfig) -> str:
         return "--graph has no simulated operator: use --hil off (the gui node takes a human)"
     if cfg.reward_model:
         return "--graph takes the twin's reward: unset reward_model"
+    if cfg.init_from or cfg.failure_resets or cfg.cell_variant != "nominal":
+        return (
+            "--graph has no TwinRL pieces yet (its twin node is the nominal cell): "
+            "unset init_from, failure_resets and cell_variant"
+        )
     return ""
 
 

@@ -22,6 +22,7 @@ from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import obs_spec_from_space
 from robot_rl.data.episodes import EpisodeStore
 from robot_rl.data.recorder import episode_spec
+from robot_rl.envs.failure_search import load_failure_seeds
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.hil.arbiter import ArbiterConfig
 from robot_rl.hil.frames import FrameConfig
@@ -29,6 +30,7 @@ from robot_rl.hil.routing import RouterConfig
 from robot_rl.hil.session import HilSession
 from robot_rl.hil.sim_operator import SimOperatorConfig, SimulatedOperator
 from robot_rl.hil.twin_loop import sim_operator_session
+from robot_rl.loop import checkpoint
 from robot_rl.loop.actor import ActorCore, ActorSettings
 from robot_rl.loop.envs import make_gym_env
 from robot_rl.loop.learner import LearnerCore
@@ -67,19 +69,36 @@ class RunResult:
         return self.history[-1].success if self.history else 0.0
 
 
+def env_config(cfg: TrainConfig) -> EnvConfig:
+    """The twin env of a twin-task config: task, obs mode, dense reward, image size and
+    cell variant (the cell trained on is the cell evaluated)."""
+    task_cfg = replace(make_task(cfg.task).cfg, dense_reward=cfg.dense_reward)
+    env_cfg = EnvConfig(task=cfg.task, obs=cfg.obs, task_cfg=task_cfg)
+    size = (cfg.image_size, cfg.image_size)
+    env_cfg.cell = replace(env_cfg.cell, image_size=size, variant=cfg.cell_variant)
+    return env_cfg
+
+
 def make_env(cfg: TrainConfig, learned_reward: bool = True) -> Any:
     """The training env: a foreign gymnasium env (``cfg.env_id``, adapted) or the twin
     task; with ``cfg.reward_model`` and ``learned_reward`` the twin's reward comes from that
     classifier. Evaluation envs pass ``learned_reward=False``."""
     if cfg.env_id:
         return make_gym_env(cfg.env_id, env_kwargs(cfg), cfg.success_key)
-    task_cfg = replace(make_task(cfg.task).cfg, dense_reward=cfg.dense_reward)
-    env_cfg = EnvConfig(task=cfg.task, obs=cfg.obs, task_cfg=task_cfg)
-    env_cfg.cell = replace(env_cfg.cell, image_size=(cfg.image_size, cfg.image_size))
+    env_cfg = env_config(cfg)
     if cfg.reward_model is None or not learned_reward:
         return TwinEnv(env_cfg)
     source = classifier_source(cfg.reward_model, env_cfg.cell.cameras, cfg.reward_hold_frames)
     return LearnedRewardEnv(env_cfg, source)
+
+
+def actor_settings(cfg: TrainConfig) -> ActorSettings:
+    """The in-process actor's settings: seeds, warm-up, failure-targeted resets."""
+    seeds = load_failure_seeds(cfg.failure_resets) if cfg.failure_resets else ()
+    frac = cfg.failure_reset_frac if seeds else 0.0
+    return ActorSettings(
+        ACTOR_ID, cfg.seed, cfg.random_steps, failure_seeds=seeds, failure_frac=frac
+    )
 
 
 def _hil(cfg: TrainConfig, env: Any) -> tuple[HilSession, SimulatedOperator] | None:
@@ -153,18 +172,20 @@ def train(
     one `LearnerCore` in this process, acks at once. Returns the evaluation history.
     ``cockpit`` (``--gui``) is told the job's state after every iteration, and its episode
     controls hold, label and reset the actor (robot_rl.train.cockpit)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.torch_threads)
     env, eval_env = make_env(cfg), make_env(cfg, learned_reward=False)
     spec = obs_spec_from_space(env.observation_space)
     action_dim = int(np.prod(env.action_space.shape))
+    if cfg.init_from is not None and checkpoint.latest(run_dir) is None:
+        checkpoint.check_prior(cfg.init_from, spec, action_dim)  # before the folder exists
+    run_dir.mkdir(parents=True, exist_ok=True)
     learner = LearnerCore(cfg, spec, action_dim, run_dir)
     result = RunResult(run_dir)
     hil = _hil(cfg, env)
     actor = ActorCore(
         env,
         SACAgent(cfg.sac, spec, action_dim),
-        ActorSettings(ACTOR_ID, cfg.seed, cfg.random_steps),
+        actor_settings(cfg),
         learner.receive,
         hil[0] if hil else None,
         hil[1].command if hil else None,

@@ -337,3 +337,29 @@ def test_stored_states_lists_only_transition_starts() -> None:
     starts = buf.stored_states()
     assert starts.shape == (buf.num_transitions, SPEC.state_dim)
     assert set(starts[:, 0]) == set(buf.state[buf.valid_indices(), 0])
+
+
+@pytest.mark.parametrize("capacity", [1000, 13])
+def test_extend_copies_every_transition_oldest_first(capacity: int) -> None:
+    rng = np.random.default_rng(capacity)
+    src, naive = ReplayBuffer(capacity, SPEC, A), NaiveReplay(capacity)
+    for step in stream(rng, 30):
+        src.add(*step)
+        naive.add(*step)
+    dst = ReplayBuffer(1000, SPEC, A)
+    assert dst.extend(src) == src.num_transitions
+    assert_same(dst, naive.alive())
+    assert dst.cursor_state()["filled"] <= src.cursor_state()["filled"]  # frames stay shared
+
+
+def test_extend_refuses_what_would_overwrite_or_does_not_match() -> None:
+    rng = np.random.default_rng(0)
+    src = ReplayBuffer(50, SPEC, A)
+    for step in stream(rng, 30):
+        src.add(*step)
+    small = ReplayBuffer(40, SPEC, A)
+    with pytest.raises(ValueError, match="do not fit"):
+        small.extend(src)
+    assert small.num_transitions == 0
+    with pytest.raises(ValueError, match="spec"):
+        ReplayBuffer(1000, ObsSpec(3), A).extend(src)
