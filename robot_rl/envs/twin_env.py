@@ -38,8 +38,10 @@ class EnvConfig:
 
 
 class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
-    """A twin task as a gymnasium env. ``terminated`` only on success, ``truncated`` only at
-    the time limit. ``step`` never blocks on anything but the simulation itself."""
+    """A twin task as a gymnasium env. ``terminated`` only on success, ``truncated`` at the
+    time limit or when the physics blew up during the step (MuJoCo then resets its state on
+    its own; ``info["sim_blowup"]`` says so and the episode must not go on from there).
+    ``step`` never blocks on anything but the simulation itself."""
 
     metadata = {"render_modes": ["rgb_array"]}  # noqa: RUF012 - gymnasium declares it per instance
 
@@ -70,6 +72,7 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.observation_space = self._make_obs_space()
         self._rng = np.random.default_rng()
         self.steps = 0
+        self._blowups = 0
         self.last_report: dict[str, Any] = {}
 
     # ------------------------------------------------------------------------- spaces
@@ -103,6 +106,7 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.cell.data.time = 0.0
         self.filter.reset(self.cell.tcp_pose(), self.cell.data.time)
         self.steps = 0
+        self._blowups = self.cell.blowups()
         return self._observe(), self._info(False, None)
 
     def step(self, action: np.ndarray) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
@@ -136,6 +140,11 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.steps += 1
         success = self.task.success(self.cell)
         obs, info = self._observe(), self._info(success, self.last_report)
+        blowups = self.cell.blowups()
+        info["sim_blowup"] = blowups != self._blowups
+        if info["sim_blowup"]:  # the state came from MuJoCo's reset: no reward, no success
+            self._blowups, info["success"] = blowups, False
+            return obs, 0.0, False, True, info
         reward, terminated = self._outcome(obs, success, info)
         truncated = (not terminated) and self.steps >= self.task.cfg.episode_steps
         return obs, reward, terminated, truncated, info

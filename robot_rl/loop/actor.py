@@ -256,4 +256,3 @@ def weights_behind(sent: int, lag: int, updates: int, cfg: TrainConfig) -> bool:
     if old < cfg.sac.batch_size:
         return False
     return updates < updates_due(old - cfg.random_steps, 0, cfg.sac.replay_ratio)
-

@@ -339,9 +339,12 @@ class TwinNode:
             "targets_rejected": self.targets_rejected,
             "bridge_left_behind": self.target.left_behind,
             "commander_left_behind": self.command.left_behind,
+            "physics_blowups": self.sim.cell.blowups(),
         }
         level = diag.WARN if self.target.left_behind else diag.OK
         message = "bridge silent: holding the last target" if level else "running"
+        if values["physics_blowups"]:  # MuJoCo reset the cell's state by itself
+            level, message = diag.WARN, f"physics blew up {values['physics_blowups']} times"
         self._diag.publish(
             diag.diagnostic_array(stamp, diag.status(self.name, level, message, values))
         )

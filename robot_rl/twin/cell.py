@@ -30,6 +30,12 @@ from robot_rl.twin.native_law import (
 )
 from robot_rl.twin.variants import get_variant
 
+_BLOWUP_WARNINGS = (
+    mujoco.mjtWarning.mjWARN_BADQPOS,
+    mujoco.mjtWarning.mjWARN_BADQVEL,
+    mujoco.mjtWarning.mjWARN_BADQACC,
+)
+
 ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
 # A comfortable "gripper down over the table" posture, also the nullspace posture.
 HOME_Q = np.array([0.0, 0.2, 0.0, -2.2, 0.0, 2.4, 0.785398])
@@ -209,6 +215,13 @@ class TwinCell:
 
     def arm_q(self) -> np.ndarray:
         return self.data.qpos[self.arm_qpos_adr].copy()
+
+    def blowups(self) -> int:
+        """How often the physics went unstable (NaN or huge qpos, qvel or qacc) since the cell
+        was built. MuJoCo then resets the data to the model's defaults (time 0, arm at its
+        zero pose) and carries on, so a caller that stepped across a change of this count
+        holds a state that does not follow from the previous one."""
+        return sum(int(self.data.warning[w].number) for w in _BLOWUP_WARNINGS)
 
     # ----------------------------------------------------------------------------- control
     def set_gripper(self, opening_m: float) -> None:

@@ -114,10 +114,12 @@ def run(rclpy_context: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         procs.start()
         wait(
             procs,
-            lambda: len(seen["ends"]) >= EPISODES
-            and bool(seen["weights"])
-            and max((a.highest_contiguous_seq for a in seen["acks"]), default=0)
-            >= EPISODES * STEPS,
+            lambda: (
+                len(seen["ends"]) >= EPISODES
+                and bool(seen["weights"])
+                and max((a.highest_contiguous_seq for a in seen["acks"]), default=0)
+                >= EPISODES * STEPS
+            ),
             f"{EPISODES} episodes, their {EPISODES * STEPS} transitions acked and a weight version",
             bus.spin_once,
         )

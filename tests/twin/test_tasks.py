@@ -83,3 +83,20 @@ def test_dense_shaping_is_bounded() -> None:
 def test_unknown_task_names_the_registered_ones() -> None:
     with pytest.raises(KeyError, match="pick_cube"):
         make_task("stack_blocks")
+
+
+def test_a_physics_blowup_truncates_the_episode_and_says_so() -> None:
+    # MuJoCo resets its data by itself when a velocity turns NaN or huge; stepping on from
+    # there would store a transition whose next state does not follow from the action.
+    env = TwinEnv(task="pick_cube", obs="state")
+    env.reset(seed=0)
+    zero = np.zeros(7, np.float32)
+    assert env.step(zero)[4]["sim_blowup"] is False
+    env.cell.data.qvel[-1] = np.nan  # the cube's free joint
+    _, reward, terminated, truncated, info = env.step(zero)
+    assert info["sim_blowup"] and truncated and not terminated
+    assert reward == 0.0 and not info["success"]
+    env.reset(seed=1)
+    _, _, _, truncated, info = env.step(zero)
+    assert not info["sim_blowup"] and not truncated
+    env.close()

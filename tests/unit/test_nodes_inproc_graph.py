@@ -135,3 +135,21 @@ def test_real_time_twin_steps_on_the_wall_clock() -> None:
     assert twin.steps > 0 and poses
     assert poses[-1].header.stamp.to_s() >= t0  # wall-clock stamps
     assert twin.poll() == 0  # nothing is gated in real time
+
+
+def test_the_twin_node_reports_a_physics_blowup() -> None:
+    from robot_rl.bus.msgs import DiagnosticArray
+
+    bus = InprocBus()
+    twin = TwinNode(bus, TwinNodeConfig(task="reach", cameras=(), lockstep=False))
+    got: list[DiagnosticArray] = []
+    bus.subscribe("/diagnostics", DiagnosticArray, got.append)
+    twin.publish_diagnostics()
+    twin.sim.cell.data.qvel[0] = np.nan  # MuJoCo resets the cell at the next step
+    twin.sim.advance(2)
+    twin.publish_diagnostics()
+    bus.spin(timeout_s=0.05)
+    twin.close()
+    first, last = (a.status[0] for a in (got[0], got[-1]))
+    assert first.message == "running"
+    assert last.message == "physics blew up 1 times" and last.level == 1  # WARN
