@@ -16,7 +16,7 @@ own state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 # What a page may ask for (docs/gui.md): the episode controls and the e-stop.
 EPISODE_COMMANDS = ("start", "pause", "resume", "success", "failure", "reset")
@@ -143,10 +143,3 @@ class CockpitSources:
     frames: FrameProvider
     metrics: MetricsProvider
     commands: CommandSink
-
-
-def jsonable(obj: Any) -> Any:
-    """``obj`` with dataclasses turned into dicts (for json.dumps)."""
-    from dataclasses import asdict, is_dataclass
-
-    return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj

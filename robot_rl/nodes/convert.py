@@ -5,8 +5,6 @@ Quaternions are w, x, y, z in the core and x, y, z, w in ROS messages.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from robot_rl.bus.msgs import (
@@ -125,11 +123,3 @@ def camera_info_msg(
 def time_ns(stamp: Time) -> int:
     """A Time as integer nanoseconds."""
     return stamp.to_ns()
-
-
-def as_float_tuple(values: Any, n: int, name: str) -> tuple[float, ...]:
-    """``values`` as a tuple of ``n`` floats; raises ValueError naming ``name``."""
-    out = tuple(float(v) for v in values)
-    if len(out) != n:
-        raise ValueError(f"{name} needs {n} values, got {len(out)}")
-    return out
