@@ -39,7 +39,8 @@ def _train(args: argparse.Namespace) -> int:
     elif cfg.task not in TASKS:
         hint = closest(cfg.task, TASKS)
         raise ConfigError(f"task: unknown task {cfg.task!r}{hint}; known: {sorted(TASKS)}")
-    for name in ("seed", "env_steps", "demos", "eval_every_steps", "eval_episodes", "hil"):
+    flags = ("seed", "env_steps", "num_envs", "demos", "eval_every_steps", "eval_episodes", "hil")
+    for name in flags:
         value = getattr(args, name)
         if value is not None:
             setattr(cfg, name, value)
@@ -52,6 +53,8 @@ def _train(args: argparse.Namespace) -> int:
         why = unsupported(cfg) or ("--graph has no --gui yet" if args.gui else "")
         if why:
             raise ConfigError(why)
+    if args.gui and cfg.num_envs > 1:
+        raise ConfigError("--gui drives one actor: use --num-envs 1")
     name = cfg.env_id.replace("/", "_") if cfg.env_id else f"{cfg.task}-{cfg.obs}"
     run_dir = Path(args.out or f"runs/{name}-s{cfg.seed}")
     if args.fresh and run_dir.exists():
@@ -157,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--env-kwargs", help="JSON keyword arguments of --env, e.g. '{\"g\": 9.81}'")
     tr.add_argument("--seed", type=int)
     tr.add_argument("--env-steps", type=int, help="budget of env steps (10 per robot-second)")
+    tr.add_argument(
+        "--num-envs", type=int, help="envs (actors) stepping in turn for the one learner"
+    )
     tr.add_argument("--demos", type=int, help="scripted demos to record first (0: none)")
     tr.add_argument("--eval-every-steps", type=int)
     tr.add_argument("--eval-episodes", type=int)

@@ -9,6 +9,8 @@ A training run of seed ``s`` resets its envs from these sets (each a ``range``):
 | periodic evaluation | ``10_000_000 + k`` | robot_rl/train/run.py EVAL_SEED_BASE |
 | benchmark confirmation | ``10_500_000 + k`` | benchmarks/bench_learning.py (before `eval`) |
 
+With several actors (``--num-envs``), ``k`` counts the episodes of all of them.
+
 ``robot-rl eval`` draws from ``3_000_000_000 + k``, above all of them for any training seed
 below 2,999 and any run below a million episodes, and below 2**32 (legacy numpy seeds).
 """

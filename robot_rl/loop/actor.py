@@ -60,18 +60,24 @@ class ActorSettings:
     # seeds (configurations a failure search found) instead of the episode's own seed.
     failure_seeds: tuple[int, ...] = ()
     failure_frac: float = 0.0
+    # Actor ``stream`` of ``streams`` sharing one run (``robot-rl train --num-envs``): its
+    # episode k is the run's episode k * streams + stream, so the actors' reset seeds
+    # interleave and never coincide, and their union is a one-actor run's seed range.
+    stream: int = 0
+    streams: int = 1
 
 
-def episode_seed(seed: int, episode: int) -> int:
-    """Reset seed of episode ``episode``: a resumed run continues the same sequence."""
-    return -1 if seed < 0 else seed * TRAIN_SEED_STRIDE + episode
+def episode_seed(seed: int, episode: int, stream: int = 0, streams: int = 1) -> int:
+    """Reset seed of episode ``episode`` of actor ``stream`` of ``streams`` (`ActorSettings`):
+    a resumed run continues the same sequence."""
+    return -1 if seed < 0 else seed * TRAIN_SEED_STRIDE + episode * streams + stream
 
 
 def reset_seed(settings: ActorSettings, episode: int) -> int:
     """Reset seed of episode ``episode``: its `episode_seed`, or with probability
     ``failure_frac`` one of ``failure_seeds``. A pure function of the episode, so a resumed
     run draws the same sequence."""
-    seed = episode_seed(settings.seed, episode)
+    seed = episode_seed(settings.seed, episode, settings.stream, settings.streams)
     if seed < 0 or not settings.failure_seeds or settings.failure_frac <= 0.0:
         return seed
     rng = np.random.default_rng([seed, 0x7A11])  # its own stream: not the actor's rng
@@ -102,7 +108,8 @@ class ActorCore:
         self.control = control  # the operator's episode requests (robot_rl.loop.control)
         self.action_dim = int(np.prod(env.action_space.shape))
         self.sender = TransitionSender(publish, settings.max_unacked, settings.resend_timeout_s)
-        self.rng = np.random.default_rng(max(settings.seed, 0) + 17)
+        # Warm-up actions; stream 0 draws what a lone actor draws ([x, 0] seeds as x does).
+        self.rng = np.random.default_rng([max(settings.seed, 0) + 17, settings.stream])
         self.policy_version = 0  # no learner weights yet: the learner counts from 1 (UInt64)
         self.policy_updates = 0  # gradient updates behind the weights in use
         self.env_steps = 0  # env steps taken, over all runs

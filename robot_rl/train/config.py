@@ -57,6 +57,7 @@ class TrainConfig:
         "operator_action_noise_std": NON_NEGATIVE,
         "torch_threads": AT_LEAST_1,
         "failure_reset_frac": UNIT,
+        "num_envs": AT_LEAST_1,
     }
 
     # Registered twin task.
@@ -86,15 +87,18 @@ class TrainConfig:
     dense_reward: bool = False
     # Seed of the env resets, the agent and the demos.
     seed: int = 0
-    # Budget of environment (policy) steps, 10 per robot-second.
+    # Budget of environment (policy) steps, 10 per robot-second, summed over the envs.
     env_steps: int = 15_000
+    # Twin envs (one actor each) stepping in turn and feeding the one learner; every step
+    # count (budget, intervals, random_steps, the replay ratio) is summed over them.
+    num_envs: int = 1
     # Stop early once an evaluation reaches this success rate (None: use the whole budget).
     stop_at_success: float | None = 0.9
     # Scripted expert demos recorded into the run's zarr store before training (0: none).
     demos: int = 20
     # An existing zarr demo store to use instead of recording scripted demos.
     demo_path: str | None = None
-    # Environment steps of uniform-random actions before the policy acts.
+    # Environment steps of uniform-random actions before the policy acts (summed over envs).
     random_steps: int = 1000
     # Evaluation (deterministic policy) every this many env steps, over this many episodes.
     eval_every_steps: int = 1000
@@ -140,6 +144,8 @@ class TrainConfig:
             raise ConfigError(f"hil: expected one of {list(HIL_MODES)}, got {self.hil!r}")
         if self.reward_model is not None and self.obs != "pixels":
             raise ConfigError("reward_model: reads the cameras, so it needs obs: pixels")
+        if self.num_envs > 1 and self.hil != "off":
+            raise ConfigError("num_envs: the simulated operator attends one env: use hil: off")
         env_kwargs(self)
         from robot_rl.twin.variants import VARIANTS  # the registry (imports mujoco)
 

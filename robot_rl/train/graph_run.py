@@ -71,6 +71,8 @@ def unsupported(cfg: TrainConfig) -> str:
         return "--graph has no simulated operator: use --hil off (the gui node takes a human)"
     if cfg.reward_model:
         return "--graph takes the twin's reward: unset reward_model"
+    if cfg.num_envs > 1:
+        return "--graph runs one actor node: use --num-envs 1"
     if cfg.init_from or cfg.failure_resets or cfg.cell_variant != "nominal":
         return (
             "--graph has no TwinRL pieces yet (its twin node is the nominal cell): "

@@ -49,7 +49,7 @@ from robot_rl.twin.tasks import make_task
 if TYPE_CHECKING:  # the cockpit (aiohttp) is imported only with --gui
     from robot_rl.train.cockpit import TrainCockpit
 
-ACTOR_ID = "actor0"  # the in-process actor; a bus actor resuming this run takes the same id
+ACTOR_ID = "actor0"  # the first in-process actor; a bus actor resuming this run takes its id
 EVAL_SEED_BASE = 10_000_000  # evaluation seeds never overlap training seeds
 CONTROL_HZ = 10.0  # policy rate: env steps per robot-second (robot-minutes on the plots)
 
@@ -92,13 +92,18 @@ def make_env(cfg: TrainConfig, learned_reward: bool = True) -> Any:
     return LearnedRewardEnv(env_cfg, source)
 
 
-def actor_settings(cfg: TrainConfig) -> ActorSettings:
-    """The in-process actor's settings: seeds, warm-up, failure-targeted resets."""
+def actor_settings(cfg: TrainConfig, index: int = 0) -> ActorSettings:
+    """Settings of in-process actor ``index`` (of ``cfg.num_envs``): its id, its seed
+    stream, its share of the warm-up (the shares sum to ``random_steps``: the loop steps the
+    actor that is behind), failure-targeted resets."""
     seeds = load_failure_seeds(cfg.failure_resets) if cfg.failure_resets else ()
     frac = cfg.failure_reset_frac if seeds else 0.0
+    n = cfg.num_envs
+    warmup = cfg.random_steps // n + int(index < cfg.random_steps % n)
     return ActorSettings(
-        ACTOR_ID, cfg.seed, cfg.random_steps, failure_seeds=seeds, failure_frac=frac
-    )
+        f"actor{index}", cfg.seed, warmup, failure_seeds=seeds, failure_frac=frac,
+        stream=index, streams=n,
+    )  # fmt: skip
 
 
 def _hil(cfg: TrainConfig, env: Any) -> tuple[HilSession, SimulatedOperator] | None:
@@ -168,12 +173,16 @@ def _fill_demos(
 def train(
     cfg: TrainConfig, run_dir: Path, progress: bool = True, cockpit: TrainCockpit | None = None
 ) -> RunResult:
-    """Train (or resume) in ``run_dir`` through the in-process link: one `ActorCore` and
-    one `LearnerCore` in this process, acks at once. Returns the evaluation history.
-    ``cockpit`` (``--gui``) is told the job's state after every iteration, and its episode
-    controls hold, label and reset the actor (robot_rl.train.cockpit)."""
+    """Train (or resume) in ``run_dir`` through the in-process link: ``cfg.num_envs``
+    `ActorCore`s (one env each; each iteration steps the one with the fewest env steps)
+    and one `LearnerCore` in this process, acks at once. Returns the evaluation history.
+    ``cockpit`` (``--gui``, one env only) is told the job's state after every iteration,
+    and its episode controls hold, label and reset the actor (robot_rl.train.cockpit)."""
+    if cockpit is not None and cfg.num_envs > 1:
+        raise ValueError("the cockpit drives one actor: num_envs must be 1")
     torch.set_num_threads(cfg.torch_threads)
-    env, eval_env = make_env(cfg), make_env(cfg, learned_reward=False)
+    envs = [make_env(cfg) for _ in range(cfg.num_envs)]
+    env, eval_env = envs[0], make_env(cfg, learned_reward=False)
     spec = obs_spec_from_space(env.observation_space)
     action_dim = int(np.prod(env.action_space.shape))
     if cfg.init_from is not None and checkpoint.latest(run_dir) is None:
@@ -181,17 +190,20 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     learner = LearnerCore(cfg, spec, action_dim, run_dir)
     result = RunResult(run_dir)
-    hil = _hil(cfg, env)
-    actor = ActorCore(
-        env,
-        SACAgent(cfg.sac, spec, action_dim),
-        actor_settings(cfg),
-        learner.receive,
-        hil[0] if hil else None,
-        hil[1].command if hil else None,
-        (lambda: float(env.cell.data.time)) if hil else time.monotonic,
-        cockpit.control if cockpit is not None else None,
-    )
+    hil = _hil(cfg, env)  # num_envs 1 only (TrainConfig)
+    actors = [
+        ActorCore(
+            e,
+            SACAgent(cfg.sac, spec, action_dim),
+            actor_settings(cfg, i),
+            learner.receive,
+            hil[0] if hil else None,
+            hil[1].command if hil else None,
+            (lambda: float(env.cell.data.time)) if hil else time.monotonic,
+            cockpit.control if cockpit is not None else None,
+        )
+        for i, e in enumerate(envs)
+    ]
     history_rows: list[dict[str, Any]] = []
     restored = learner.restored
     if restored is None:
@@ -203,9 +215,7 @@ def train(
             if warning:
                 print(warning)
     else:
-        # Episodes: the in-process count, else what a bus actor of this id stored.
-        episodes = int(restored.get("episodes", learner.episodes.get(ACTOR_ID, 0)))
-        actor.resume(learner.env_steps, episodes, learner.acks.get(ACTOR_ID, 0))
+        _resume(actors, learner, restored)
         history_rows = list(restored.get("history", []))
         result.resumed_from = learner.env_steps
         print(f"resumed {run_dir} from env step {learner.env_steps}")
@@ -213,66 +223,100 @@ def train(
     result.history = [EvalPoint(**row) for row in history_rows]
     weights = learner.publish(force=True)
     assert weights is not None
-    actor.load_weights(weights[1])
+    for actor in actors:
+        actor.load_weights(weights[1])
 
     from torch.utils.tensorboard import SummaryWriter  # slow import, only when training
 
     writer = SummaryWriter(str(run_dir / "tb"))
     t_start = time.perf_counter() - (history_rows[-1]["wall_s"] if history_rows else 0.0)
+    steps = _env_steps(actors)
     bar = tqdm(
         total=cfg.env_steps,
-        initial=actor.env_steps,
+        initial=steps,
         disable=not progress,
         unit="step",
         desc=f"train {run_name(cfg)}",
     )
-    next_eval = (actor.env_steps // cfg.eval_every_steps + 1) * cfg.eval_every_steps
-    next_ckpt = (actor.env_steps // cfg.checkpoint_every_steps + 1) * cfg.checkpoint_every_steps
+    next_eval = (steps // cfg.eval_every_steps + 1) * cfg.eval_every_steps
+    next_ckpt = (steps // cfg.checkpoint_every_steps + 1) * cfg.checkpoint_every_steps
     stop = False
-    while actor.env_steps < cfg.env_steps and not stop:
+    while steps < cfg.env_steps and not stop:
+        actor = min(actors, key=lambda a: a.env_steps)  # in turn; the first on ties
         sent = actor.step()
         if cockpit is not None:
             cockpit.update(actor, learner, sent, result.history, env)
             if not sent and not cockpit.control.may_step(actor.in_episode):
                 time.sleep(0.02)  # held by the operator (paused, stopped, waiting for start)
-        actor.sender.on_ack(learner.acks.get(ACTOR_ID, 0))
+        actor.sender.on_ack(learner.acks.get(actor.settings.actor_id, 0))
+        steps = _env_steps(actors)
         learner.train()
         weights = learner.publish()
         if weights is not None:
-            actor.load_weights(weights[1])
+            for a in actors:
+                a.load_weights(weights[1])
         for ep in actor.finished:
-            writer.add_scalar("train/return", ep.ret, actor.env_steps)
-            writer.add_scalar("train/success", float(ep.success), actor.env_steps)
+            writer.add_scalar("train/return", ep.ret, steps)
+            writer.add_scalar("train/success", float(ep.success), steps)
             if cfg.hil != "off":
-                writer.add_scalar("hil/interventions", ep.interventions, actor.env_steps)
-                writer.add_scalar("hil/operator_steps", ep.intervention_steps, actor.env_steps)
+                writer.add_scalar("hil/interventions", ep.interventions, steps)
+                writer.add_scalar("hil/operator_steps", ep.intervention_steps, steps)
                 result.operator_steps += ep.intervention_steps
         actor.finished.clear()
-        bar.update(actor.env_steps - bar.n)
-        if actor.env_steps >= next_eval or actor.env_steps >= cfg.env_steps:
+        bar.update(steps - bar.n)
+        if steps >= next_eval or steps >= cfg.env_steps:
             next_eval += cfg.eval_every_steps
             agent, upd = learner.agent, learner.agent.num_updates
-            point = evaluate_point(
-                cfg, eval_env, agent, upd, learner.updates_per_s, t_start, actor.env_steps
-            )
+            point = evaluate_point(cfg, eval_env, agent, upd, learner.updates_per_s, t_start, steps)
             result.history.append(point)
             history_rows.append(point.__dict__)
             log_point(writer, point, learner.last_metrics)
             write_metrics(result.history, run_dir / "metrics.csv")
             bar.set_postfix(progress_fields(cfg, point))
             stop = cfg.stop_at_success is not None and point.success >= cfg.stop_at_success
-        if actor.env_steps >= next_ckpt or stop or actor.env_steps >= cfg.env_steps:
+        if steps >= next_ckpt or stop or steps >= cfg.env_steps:
             next_ckpt += cfg.checkpoint_every_steps
-            learner.checkpoint({"episodes": actor.episodes, "history": history_rows})
+            learner.checkpoint(_bookkeeping(actors, history_rows))
     bar.close()
     writer.close()
-    result.env_steps = actor.env_steps
+    result.env_steps = steps
     result.num_updates = learner.agent.num_updates
     result.wall_s = time.perf_counter() - t_start
     write_outputs(cfg, run_dir, result, eval_env, learner.agent)
-    env.close()
-    eval_env.close()
+    for e in [*envs, eval_env]:
+        e.close()
     return result
+
+
+def _env_steps(actors: list[ActorCore]) -> int:
+    """The run's env steps: the sum over its actors."""
+    return sum(a.env_steps for a in actors)
+
+
+def _bookkeeping(actors: list[ActorCore], history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The driver's part of state.json: each actor's env steps and episodes (by actor id)
+    and the evaluation history."""
+    counts = {a.settings.actor_id: {"env_steps": a.env_steps, "episodes": a.episodes}
+              for a in actors}  # fmt: skip
+    return {"actors": counts, "history": history}
+
+
+def _resume(actors: list[ActorCore], learner: LearnerCore, state: dict[str, Any]) -> None:
+    """Each actor's env steps, episodes and acked seq from the resumed checkpoint. One
+    without per-actor counts (older, or the bus link's) had one actor: it gets the
+    learner's env steps, and the ``episodes`` written beside them, else what a bus actor
+    of its id stored."""
+    counts = state.get("actors") or {
+        ACTOR_ID: {
+            "env_steps": learner.env_steps,
+            "episodes": state.get("episodes", learner.episodes.get(ACTOR_ID, 0)),
+        }
+    }
+    for a in actors:
+        aid = a.settings.actor_id
+        mine = counts.get(aid, {})
+        steps, episodes = int(mine.get("env_steps", 0)), int(mine.get("episodes", 0))
+        a.resume(steps, episodes, learner.acks.get(aid, 0))
 
 
 def run_name(cfg: TrainConfig) -> str:

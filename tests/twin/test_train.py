@@ -1,4 +1,5 @@
-"""The training job on the twin: kill -9 and resume without losing checkpointed replay."""
+"""The training job on the twin: kill -9 and resume without losing checkpointed replay, with
+one actor and with two (``num_envs: 2``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 from robot_rl.agents.replay_io import load_replay
 
@@ -63,35 +66,46 @@ def _checkpoint_steps(run_dir: Path) -> int:
         return 0
 
 
-def test_kill_9_then_resume_keeps_the_replay(tmp_path: Path) -> None:
-    cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(TINY)
-    run_dir = tmp_path / "run"
+def _kill_after_checkpoint(run_dir: Path, cfg: Path, steps: int) -> Path:
+    """Train, and kill -9 at a random moment (possibly mid-save) once a checkpoint holds
+    ``steps`` env steps; returns what survived: the newest complete checkpoint (or the
+    previous one)."""
     proc = _train(run_dir, cfg)
     deadline = time.monotonic() + 600
-    while _checkpoint_steps(run_dir) < 200:
+    while _checkpoint_steps(run_dir) < steps:
         assert proc.poll() is None, (
             f"training ended early:\n{proc.stdout.read() if proc.stdout else ''}"
         )
         assert time.monotonic() < deadline, "no checkpoint within 10 minutes"
         time.sleep(0.05)
-    time.sleep(random.Random().uniform(0.0, 1.5))  # a random moment, possibly mid-save
+    time.sleep(random.Random().uniform(0.0, 1.5))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    # What survived the kill: the newest complete checkpoint (or the previous one).
-    survivor = next(
+    return next(
         p
         for p in (run_dir / "checkpoint", run_dir / "checkpoint.prev")
         if (p / "state.json").is_file()
     )
-    saved = json.loads((survivor / "state.json").read_text())
-    before = tmp_path / "replay_before"
-    shutil.copytree(survivor / "replay", before)
+
+
+def _resume(run_dir: Path, cfg: Path, saved: dict[str, Any]) -> dict[str, Any]:
+    """Train again to the end from ``saved`` (a checkpoint's state); the final state."""
     proc = _train(run_dir, cfg)
     out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out
     assert f"resumed {run_dir} from env step {saved['env_steps']}" in out, out
-    final = json.loads((run_dir / "checkpoint" / "state.json").read_text())
+    return dict(json.loads((run_dir / "checkpoint" / "state.json").read_text()))
+
+
+def test_kill_9_then_resume_keeps_the_replay(tmp_path: Path) -> None:
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(TINY)
+    run_dir = tmp_path / "run"
+    survivor = _kill_after_checkpoint(run_dir, cfg, 200)
+    saved = json.loads((survivor / "state.json").read_text())
+    before = tmp_path / "replay_before"
+    shutil.copytree(survivor / "replay", before)
+    final = _resume(run_dir, cfg, saved)
     assert final["env_steps"] == 700 and final["online_transitions"] == 700
     old, new = load_replay(before), load_replay(run_dir / "checkpoint" / "replay")
     assert old.num_transitions == saved["online_transitions"] > 0
@@ -101,3 +115,21 @@ def test_kill_9_then_resume_keeps_the_replay(tmp_path: Path) -> None:
         np.testing.assert_array_equal(new.arrays()[key][:filled], arr[:filled], err_msg=key)
     assert (run_dir / "success_vs_robot_minutes.png").is_file()
     assert (run_dir / "metrics.csv").read_text().count("\n") >= 2
+
+
+def test_kill_9_then_resume_continues_both_of_two_actors(tmp_path: Path) -> None:
+    cfg = tmp_path / "two.yaml"
+    two = {"num_envs": 2, "env_steps": 300, "eval_every_steps": 300, "checkpoint_every_steps": 50}
+    cfg.write_text(yaml.safe_dump({**yaml.safe_load(TINY), **two}))
+    run_dir = tmp_path / "run"
+    survivor = _kill_after_checkpoint(run_dir, cfg, 100)
+    saved = json.loads((survivor / "state.json").read_text())
+    assert sum(a["env_steps"] for a in saved["actors"].values()) == saved["env_steps"]
+    final = _resume(run_dir, cfg, saved)
+    # Both actors went on from their checkpointed steps and seqs: nothing dropped as a
+    # duplicate, nothing counted twice.
+    assert final["env_steps"] == final["online_transitions"] == 300
+    for aid in ("actor0", "actor1"):
+        assert final["actors"][aid]["env_steps"] == 150
+        assert final["actors"][aid]["episodes"] == final["episodes_by_actor"][aid]
+        assert final["highest"][aid] >= 150
