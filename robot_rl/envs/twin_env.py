@@ -73,6 +73,7 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._rng = np.random.default_rng()
         self.steps = 0
         self._blowups = 0
+        self.reset_seed: int | None = None
         self.last_report: dict[str, Any] = {}
 
     # ------------------------------------------------------------------------- spaces
@@ -98,6 +99,7 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
+        self.reset_seed = seed  # the configuration's seed (None: drawn on from the last one)
         if seed is not None:
             self._rng = np.random.default_rng(seed)
         self.task.reset(self.cell, self._rng)

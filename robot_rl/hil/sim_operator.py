@@ -52,6 +52,9 @@ class SimOperatorConfig:
     seed: int = 0
     # Take control at the first step and never let go (demo recording by the expert).
     always_in_control: bool = False
+    # TwinRL's targeted rollouts: attend only episodes reset to one of these seeds (the
+    # failure configurations a twin search found); empty: every episode.
+    attend_seeds: tuple[int, ...] = ()
 
 
 class SimulatedOperator:
@@ -66,7 +69,9 @@ class SimulatedOperator:
         self.reset()
 
     def reset(self) -> None:
-        """Start of an episode."""
+        """Start of an episode (``command`` also notices a new one by itself)."""
+        seed = getattr(self.env, "reset_seed", None)
+        self.attending = not self.cfg.attend_seeds or seed in self.cfg.attend_seeds
         self.expert.reset()
         self.shadow.reset()
         self.in_control = False
@@ -112,6 +117,8 @@ class SimulatedOperator:
     def command(self, policy_action: np.ndarray, now_s: float) -> TeleopCommand:
         """This step's device command, stamped ``now_s`` (s), in the teleop frame."""
         cfg = self.cfg
+        if self.env.steps == 0 and self.step_count > 0:
+            self.reset()  # the env began a new episode: nothing carries over
         self.step_count += 1
         if self.in_control:
             self.control_steps += 1
@@ -122,7 +129,8 @@ class SimulatedOperator:
         if not self.in_control:
             self.history.append(self.env.task.shaping(self.env.cell))
             budget = cfg.max_interventions is None or self.takeovers < cfg.max_interventions
-            if self.due is None and budget and self.step_count >= self.cooldown_until:
+            ready = self.attending and budget and self.step_count >= self.cooldown_until
+            if self.due is None and ready:
                 reason = "always" if cfg.always_in_control else self._trigger(policy_action)
                 if reason:
                     self.due = self.step_count + self.delay_steps

@@ -25,6 +25,7 @@ from robot_rl.configio import (
     AT_LEAST_1,
     NON_NEGATIVE,
     UNIT,
+    UNSET,
     ConfigError,
     check,
     config_diff,
@@ -81,6 +82,9 @@ class TrainConfig:
     # replace this fraction of the training episodes' seeds (evaluation seeds never change).
     failure_resets: str | None = None
     failure_reset_frac: float = 0.5
+    # With hil on: the simulated operator attends only the episodes reset to those failure
+    # configurations (TwinRL's targeted human-in-the-loop rollouts), not every episode.
+    operator_attends_failures: bool = False
     # Observation mode: "state" (proprio + object state) or "pixels" (proprio + 2 cameras).
     obs: Literal["state", "pixels"] = "state"
     # Add the task's dense shaping term to the sparse success reward.
@@ -153,6 +157,8 @@ class TrainConfig:
             raise ConfigError(
                 f"cell_variant: unknown {self.cell_variant!r}; known: {sorted(VARIANTS)}"
             )
+        if self.operator_attends_failures and (self.hil == "off" or not self.failure_resets):
+            raise ConfigError("operator_attends_failures: needs hil on and failure_resets set")
         if self.env_id and (self.cell_variant != "nominal" or self.failure_resets):
             raise ConfigError("cell_variant and failure_resets apply to twin tasks, not env_id")
 
@@ -314,6 +320,11 @@ def check_resume(run_dir: Path, cfg: TrainConfig, allow: bool) -> dict[str, tupl
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
     diff = config_diff(old, cfg)
+    # A key added to TrainConfig after the run began, at its default, is no change.
+    default = config_diff({}, TrainConfig())
+    for key in [k for k, (was, now) in diff.items() if was is UNSET]:
+        if key in default and default[key][1] == diff[key][1]:
+            del diff[key]
     blocking = sorted(set(diff) - RESUME_EXEMPT)
     if blocking and not allow:
         shown = ", ".join(f"{k}: {diff[k][0]!r} -> {diff[k][1]!r}" for k in blocking)

@@ -106,6 +106,13 @@ def actor_settings(cfg: TrainConfig, index: int = 0) -> ActorSettings:
     )  # fmt: skip
 
 
+def attended(cfg: TrainConfig) -> tuple[int, ...]:
+    """The reset seeds the simulated operator attends (empty: every episode)."""
+    if not cfg.operator_attends_failures or cfg.failure_resets is None:
+        return ()
+    return tuple(load_failure_seeds(cfg.failure_resets))
+
+
 def _hil(cfg: TrainConfig, env: Any) -> tuple[HilSession, SimulatedOperator] | None:
     """The simulated operator and its session, when ``cfg.hil`` is on (routing only: the
     learner stores what the actor routes)."""
@@ -117,6 +124,7 @@ def _hil(cfg: TrainConfig, env: Any) -> tuple[HilSession, SimulatedOperator] | N
         reaction_delay_s=cfg.operator_reaction_delay_s,
         action_noise_std=cfg.operator_action_noise_std,
         seed=cfg.seed,
+        attend_seeds=attended(cfg),
     )
     frame = FrameConfig(operator_yaw_rad=cfg.operator_yaw_rad)
     arbiter = ArbiterConfig(stored_frame_bug=cfg.operator_frame_bug)

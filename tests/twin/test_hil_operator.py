@@ -172,3 +172,25 @@ def test_a_device_command_moves_the_tcp_the_way_the_operator_sees_it() -> None:
         moved = env.cell.data.site_xpos[env.cell.tcp_site] - start
         want = np.array([-1.0, 0, 0]) if frame is ACROSS else x_axis
         assert np.dot(moved, want) / np.linalg.norm(moved) > 0.95, (frame.kind, moved)
+
+
+def _intervening(op: SimulatedOperator, env: TwinEnv, steps: int) -> list[bool]:
+    """Whether each of ``steps`` commands asks to intervene (the env steps with zeros)."""
+    out = []
+    for _ in range(steps):
+        out.append(bool(op.command(np.zeros(7), env.cell.data.time).buttons))
+        env.step(np.zeros(7, np.float32))
+    return out
+
+
+def test_the_operator_starts_every_episode_afresh_and_attends_only_given_seeds() -> None:
+    env = TwinEnv(task="reach", obs="state")
+    cfg = SimOperatorConfig(reaction_delay_s=0.0, always_in_control=True, attend_seeds=(5,))
+    env.reset(seed=5)
+    op = SimulatedOperator(env, cfg, sim_operator_session(env, "hil_serl", None, None)[1].mapping)
+    assert all(_intervening(op, env, 3))  # an attended configuration
+    env.reset(seed=3)  # a new episode, not reported to the operator: it notices by itself
+    assert not any(_intervening(op, env, 3)) and op.takeovers == 0
+    env.reset(seed=5)
+    assert all(_intervening(op, env, 2)) and op.takeovers == 1
+    env.close()

@@ -247,3 +247,23 @@ def test_config_diff_names_dotted_keys_and_unset_sides() -> None:
     b = dataclasses.replace(a, sac=dataclasses.replace(a.sac, discount=0.9))
     assert config_diff(a, b) == {"sac.discount": (0.95, 0.9)}
     assert config_diff({"x": 1}, {"y": {"z": 2}}) == {"x": (1, "<unset>"), "y.z": ("<unset>", 2)}
+
+
+def test_a_key_added_since_the_run_began_at_its_default_is_no_change(tmp_path: Path) -> None:
+    run = _resumable(tmp_path, "task: reach\n")
+    saved = json.loads((run / "config.json").read_text())
+    del saved["num_envs"], saved["operator_attends_failures"]  # written by an older version
+    (run / "config.json").write_text(json.dumps(saved))
+    assert check_resume(run, default_config("reach", "state"), allow=False) == {}
+    two = dataclasses.replace(default_config("reach", "state"), num_envs=2)
+    with pytest.raises(ConfigError, match=r"num_envs: '<unset>' -> 2"):
+        check_resume(run, two, allow=False)
+
+
+def test_operator_attention_needs_the_operator_and_a_failures_file() -> None:
+    base = default_config("reach", "state")
+    for hil, failures in (("off", "f.json"), ("hil_serl", None)):
+        with pytest.raises(ConfigError, match="operator_attends_failures: needs hil on"):
+            dataclasses.replace(
+                base, hil=hil, failure_resets=failures, operator_attends_failures=True
+            )

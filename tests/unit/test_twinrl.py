@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -18,7 +19,7 @@ from robot_rl.configio import ConfigError
 from robot_rl.envs.failure_search import ResetConfig, load_failure_seeds, save_failures
 from robot_rl.loop.actor import ActorCore, ActorSettings, episode_seed, reset_seed
 from robot_rl.loop.learner import LearnerCore
-from robot_rl.train.config import check_paths, from_dict
+from robot_rl.train.config import check_paths, default_config, from_dict
 from tests.unit.test_loop_learner import SPEC, feed, learner, records, small_config
 
 OBS = {"state": np.ones(5, np.float32)}
@@ -171,3 +172,12 @@ def test_twin_failures_refuses_a_folder_without_a_checkpoint(
     err = capsys.readouterr().err.strip()
     assert err.startswith("robot-rl twin failures:") and "no such run folder" in err
     assert main(["twin", "failures", str(tmp_path), "--configs", "0"]) == 2
+
+
+def test_the_operator_attends_the_failure_seeds_only_when_asked(tmp_path: Path) -> None:
+    from robot_rl.train.run import attended
+
+    path = str(failures_file(tmp_path / "f.json", [11, 22]))
+    cfg = from_dict({"hil": "hil_serl", "failure_resets": path}, default_config("reach", "state"))
+    assert attended(cfg) == ()  # every episode
+    assert attended(dataclasses.replace(cfg, operator_attends_failures=True)) == (11, 22)
