@@ -10,7 +10,10 @@ core (bench_learning.run_seed), evaluated every `eval_every_steps` on the cell i
 - deploy+failures: as deploy, with `failure_resets` from a failure search of the pre-trained
   policy in the nominal batched twin (`robot-rl twin failures`), `--failure-frac` of the
   episodes reset to those configurations. `--set-failures` adds overrides to this arm only
-  (e.g. `{hil: hil_serl}` for the simulated operator).
+  (e.g. `{hil: hil_serl, operator_attends_failures: true}` for the simulated operator,
+  attending the failure configurations only) and `--failures-arm` names that arm, so a
+  second pass over the same `--out` adds it beside the first (finished runs resume at
+  their end and only re-evaluate).
 
 "Real" env steps to 90% are the first evaluation at or above 90% (0 when the pre-trained
 policy already scores 90% on the shifted cell before any real step); every run's final
@@ -73,6 +76,7 @@ def main() -> None:
     ap.add_argument("--fresh", type=int, default=100, help="fresh episodes per run at the end")
     ap.add_argument("--set", default="{}", help="YAML training config overrides, every run")
     ap.add_argument("--set-failures", default="{}", help="YAML overrides, deploy+failures only")
+    ap.add_argument("--failures-arm", default=ARMS[2], help="name of the third arm (its folder)")
     ap.add_argument("--out", type=Path, default=Path("runs/bench_twinrl"))
     args = ap.parse_args()
     common = yaml.safe_load(args.set) or {}
@@ -117,14 +121,14 @@ def main() -> None:
                 "failure_resets": str(found[s][1]),
                 "failure_reset_frac": args.failure_frac,
             }
-            arm = job("deploy+failures", s, args.real_steps, fail)
-            second["deploy+failures", s] = pool.submit(run_seed, *arm)
+            arm = job(args.failures_arm, s, args.real_steps, fail)
+            second[args.failures_arm, s] = pool.submit(run_seed, *arm)
         rows.update({k: f.result() for k, f in second.items()})
         zero = {s: f.result() for s, f in starts.items()}
         evals = {
             k: pool.submit(fresh_eval, r["run_dir"], args.fresh)
             for k, r in rows.items()
-            if k[0] in ARMS
+            if k[0] != "pretrain"
         }
         for k, fut in evals.items():
             rows[k]["fresh"] = fut.result()
@@ -151,7 +155,7 @@ def report(
     )
     print("|---|---|---|---|---|---|---|---|")
     medians: dict[str, list[float]] = {}
-    for arm in ARMS:
+    for arm in (*ARMS[:2], args.failures_arm):
         for s in args.seeds:
             r = rows.get((arm, s))
             if r is None:
@@ -195,8 +199,9 @@ def report(
         "runs": [{"arm": a, **r} for (a, _), r in rows.items()],
     }
     root.mkdir(parents=True, exist_ok=True)
-    (root / "results.json").write_text(json.dumps(summary, indent=2, default=str))
-    print(f"outputs: {root}/results.json")
+    name = "results.json" if args.failures_arm == ARMS[2] else f"results-{args.failures_arm}.json"
+    (root / name).write_text(json.dumps(summary, indent=2, default=str))
+    print(f"outputs: {root / name}")
 
 
 if __name__ == "__main__":
