@@ -1,4 +1,5 @@
-"""The cell contract: action and proprioception layouts, action validation and scaling.
+"""The cell contract: action and proprioception layouts, action validation and scaling,
+and how a reset seed places the arm's start pose.
 
 Robot-side code (the impedance bridge, the reset and camera nodes) depends on this module,
 so it imports no simulator, torch or gymnasium (tests/unit/test_import_hygiene.py).
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+
+from robot_rl.control.rotations import quat_mul
 
 # Policy action: [dpos (3), drot (3, rotation vector), gripper (1)] in [-1, 1], base frame.
 ACTION_DIM = 7
@@ -48,3 +51,33 @@ def action_scaling(cfg: ActionScales) -> tuple[float, float, np.ndarray]:
 
     tc = make_task(cfg.task).cfg
     return tc.action_scale_pos_m, tc.action_scale_rot_rad, np.array(tc.rot_axes, float)
+
+
+# A seeded reset draws the objects and the arm's start pose from separate streams of its
+# seed. So one seed places the same configuration in the twin env (which draws both) and in
+# the bus cell (the twin node draws the objects, the reset node the arm), and the arm's start
+# does not follow the objects' placement.
+OBJECT_STREAM, ARM_STREAM = 0, 1
+
+
+def reset_rng(seed: int, stream: int) -> np.random.Generator:
+    """The generator of one part (`OBJECT_STREAM`, `ARM_STREAM`) of reset seed ``seed``."""
+    if seed < 0:
+        raise ValueError(f"reset seeds are >= 0, got {seed}")
+    return np.random.default_rng([seed, stream])
+
+
+def sample_start(
+    rng: np.random.Generator,
+    pos_m: np.ndarray,
+    noise_m: np.ndarray,
+    quat_wxyz: np.ndarray,
+    yaw_noise_rad: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A start pose (position, quaternion wxyz): the position uniform within ``noise_m`` of
+    ``pos_m``, then ``quat_wxyz`` turned about the base z axis by a yaw uniform within
+    +-``yaw_noise_rad``. The twin's tasks and the reset node both draw it here."""
+    pos = rng.uniform(np.asarray(pos_m) - noise_m, np.asarray(pos_m) + noise_m)
+    half = float(rng.uniform(-1.0, 1.0)) * yaw_noise_rad / 2.0
+    yaw = np.array([np.cos(half), 0.0, 0.0, np.sin(half)])
+    return pos, quat_mul(yaw, np.asarray(quat_wxyz, dtype=np.float64))

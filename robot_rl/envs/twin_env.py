@@ -13,7 +13,14 @@ import gymnasium as gym
 import numpy as np
 
 from robot_rl.control.safety import SafetyConfig, SafetyFilter
-from robot_rl.spec import ACTION_DIM, PROPRIO_DIM, validate_action
+from robot_rl.spec import (
+    ACTION_DIM,
+    ARM_STREAM,
+    OBJECT_STREAM,
+    PROPRIO_DIM,
+    reset_rng,
+    validate_action,
+)
 from robot_rl.twin.assets import sim_dir
 from robot_rl.twin.cell import GRIPPER_MAX_OPENING_M, CellConfig, TwinCell
 from robot_rl.twin.tasks import Task, TaskConfig, make_task
@@ -70,7 +77,7 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
         self._rot_mask = np.array(self.task.cfg.rot_axes, dtype=float)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (ACTION_DIM,), np.float32)
         self.observation_space = self._make_obs_space()
-        self._rng = np.random.default_rng()
+        self._rng = self._arm_rng = np.random.default_rng()
         self.steps = 0
         self._blowups = 0
         self.reset_seed: int | None = None
@@ -100,9 +107,11 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         super().reset(seed=seed)
         self.reset_seed = seed  # the configuration's seed (None: drawn on from the last one)
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
-        self.task.reset(self.cell, self._rng)
+        if seed is None:  # go on drawing from the last seed's streams
+            self.task.reset(self.cell, self._rng, self._arm_rng)
+        else:
+            self._rng, self._arm_rng = reset_rng(seed, OBJECT_STREAM), reset_rng(seed, ARM_STREAM)
+            self.task.reset(self.cell, self._rng, self._arm_rng)
         # The episode clock starts when the policy takes over (after any settling the task
         # reset ran, e.g. closing the gripper on the peg).
         self.cell.data.time = 0.0

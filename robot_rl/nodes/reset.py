@@ -36,8 +36,8 @@ from robot_rl.nodes.trajectory import (
     min_jerk_duration,
     min_jerk_pose,
     pose_error,
-    yaw_about_z,
 )
+from robot_rl.spec import ARM_STREAM, reset_rng, sample_start
 
 _log = logging.getLogger(__name__)
 
@@ -109,10 +109,8 @@ class ResetCore:
 
     def sample_home(self, seed: int) -> Pose:
         """A random home pose (``seed`` >= 0 makes it reproducible)."""
-        rng = self.rng if seed < 0 else np.random.default_rng(seed)
-        pos = rng.uniform(self.pos - self.noise, self.pos + self.noise)
-        yaw = float(rng.uniform(-1.0, 1.0)) * self.yaw
-        return Pose(pos, yaw_about_z(self.quat, yaw))
+        rng = self.rng if seed < 0 else reset_rng(seed, ARM_STREAM)
+        return Pose(*sample_start(rng, self.pos, self.noise, self.quat, self.yaw))
 
     def plan(self, measured: Pose, seed: int) -> ResetPlan:
         """The move from ``measured`` to a sampled home pose."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from robot_rl.control.rotations import quat_angle, quat_slerp
@@ -45,10 +43,3 @@ def min_jerk_pose(start: Pose, goal: Pose, duration_s: float, t_s: float) -> Pos
 def pose_error(a: Pose, b: Pose) -> tuple[float, float]:
     """(distance m, angle rad) between two poses."""
     return float(np.linalg.norm(np.asarray(a.pos) - np.asarray(b.pos))), quat_angle(a.quat, b.quat)
-
-
-def yaw_about_z(quat_wxyz: np.ndarray, yaw_rad: float) -> np.ndarray:
-    """``quat`` turned by ``yaw_rad`` about the base z axis (left-multiplied)."""
-    c, s = math.cos(yaw_rad / 2.0), math.sin(yaw_rad / 2.0)
-    w, x, y, z = (float(v) for v in quat_wxyz)
-    return np.array([c * w - s * z, c * x - s * y, c * y + s * x, c * z + s * w])

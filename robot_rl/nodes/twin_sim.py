@@ -13,6 +13,7 @@ import numpy as np
 
 from robot_rl.cameras.base import Intrinsics
 from robot_rl.control.safety import Pose
+from robot_rl.spec import OBJECT_STREAM, reset_rng
 from robot_rl.twin.assets import sim_dir
 from robot_rl.twin.cell import ARM_JOINTS, GRIPPER_MAX_OPENING_M, CellConfig, TwinCell
 from robot_rl.twin.tasks import Task, make_task
@@ -87,7 +88,7 @@ class TwinSim:
         """Re-place the task's objects (and a held object) around the arm where it is now.
 
         The arm is not teleported: it got here through the controller path."""
-        rng = self.rng if seed < 0 else np.random.default_rng(seed)
+        rng = self.rng if seed < 0 else reset_rng(seed, OBJECT_STREAM)
         self.cell.set_gripper(self.task.start_gripper_opening_m())
         self.task.place_objects(self.cell, rng)
         self.task.after_arm_reset(self.cell, rng)

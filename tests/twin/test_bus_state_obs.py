@@ -80,3 +80,24 @@ def test_an_object_state_of_another_length_is_named() -> None:
     with pytest.raises(StaleObservationError, match=r"6 values \(task 'reach'\).*dim is 10"):
         env.reset(seed=0)
     twin.close()
+
+
+@pytest.mark.parametrize("task", ["pick_cube", "peg_insert"])
+def test_a_seed_places_the_same_configuration_in_both_links(task: str) -> None:
+    """The reset node draws the arm's start and the twin node the objects, from the seed's
+    two streams (robot_rl.spec.reset_rng), as the in-process env does: same seed, same start
+    (the arm arrives within the reset node's tolerance). Before, both drew the seed's first
+    numbers, so the bus cell's arm start followed the object placement."""
+    in_process = TwinEnv(task=task, obs="state")
+    dim = in_process.observation_space["state"].shape[0]
+    twin, env = _cell(task, ObsConfig(max_age_s=0.0, object_state_dim=dim - PROPRIO_DIM))
+    pose = slice(0, 7)
+    for seed in (0, 1, 12345):
+        bus, _ = env.reset(seed=seed)
+        ref, _ = in_process.reset(seed=seed)
+        np.testing.assert_allclose(bus["state"][pose], ref["state"][pose], atol=3e-3)
+        np.testing.assert_allclose(
+            bus["state"][PROPRIO_DIM:], ref["state"][PROPRIO_DIM:], atol=3e-3
+        )
+    in_process.close()
+    twin.close()

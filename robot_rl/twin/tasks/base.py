@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from robot_rl.control.rotations import quat_mul, quat_to_mat
+from robot_rl.control.rotations import quat_to_mat
 from robot_rl.control.safety import Pose
+from robot_rl.spec import sample_start
 from robot_rl.twin.cell import GRIPPER_MAX_OPENING_M, TwinCell
 
 # TCP pointing straight down (rotation of pi about the base x axis).
@@ -97,15 +98,29 @@ class Task(ABC):
         return TaskConfig()
 
     # -- reset --------------------------------------------------------------------------
-    def reset(self, cell: TwinCell, rng: np.random.Generator) -> None:
-        """Randomise objects and the arm's start pose (seeded by ``rng``)."""
+    def reset(
+        self, cell: TwinCell, rng: np.random.Generator, arm_rng: np.random.Generator | None = None
+    ) -> None:
+        """Randomise the objects (``rng``) and the arm's start pose (``arm_rng``, default
+        ``rng``; a seeded reset passes `robot_rl.spec.reset_rng`'s two streams)."""
         self.place_objects(cell, rng)
-        lo = np.array(self.cfg.start_pos_m) - self.cfg.start_noise_m
-        hi = np.array(self.cfg.start_pos_m) + self.cfg.start_noise_m
-        yaw = rng.uniform(-1.0, 1.0) * self.cfg.start_yaw_noise_rad
-        start = Pose(rng.uniform(lo, hi), quat_mul(yaw_quat(yaw), DOWN_QUAT))
-        cell.reset_arm(cell.solve_ik(start), self.start_gripper_opening_m())
+        cell.reset_arm(
+            cell.solve_ik(self.sample_start(rng if arm_rng is None else arm_rng)),
+            self.start_gripper_opening_m(),
+        )
         self.after_arm_reset(cell, rng)
+
+    def sample_start(self, rng: np.random.Generator) -> Pose:
+        """The arm's start pose, drawn as the reset node draws its home (robot_rl.spec)."""
+        c = self.cfg
+        pos, quat = sample_start(
+            rng,
+            np.array(c.start_pos_m),
+            np.array(c.start_noise_m),
+            DOWN_QUAT,
+            c.start_yaw_noise_rad,
+        )
+        return Pose(pos, quat)
 
     def start_gripper_opening_m(self) -> float:
         return GRIPPER_MAX_OPENING_M
