@@ -22,6 +22,7 @@ from robot_rl.bus.api import Bus
 from robot_rl.bus.errors import BusError
 from robot_rl.bus.msgs import (
     EpisodeEvent,
+    Float32,
     Header,
     PoseStamped,
     Reset,
@@ -63,6 +64,10 @@ class ResetConfig:
     default_timeout_s: float = 30.0  # wall s, for requests with timeout_s <= 0
     seed: int = 0  # seeds the home pose of requests with seed -1
     twin_reset_service: str = ""  # the twin's object reset ("twin/reset_objects"); "" = none
+    # Opened when the move starts, releasing what the last episode held (the bridge's
+    # command for action[6] = +1); gripper_topic "" = leave the gripper alone.
+    gripper_topic: str = "gripper/command"
+    gripper_open_value: float = 0.08
     frame_id: str = "base"
     reset_service: str = "reset"
     goal_topic: str = "goal_pose"
@@ -171,6 +176,9 @@ class ResetNode:
         self.failed = 0
         self._period_ns = round(cfg.command_period_s * 1e9)
         self._goal = bus.publisher(cfg.goal_topic, PoseStamped, COMMANDS)
+        self._gripper = (
+            bus.publisher(cfg.gripper_topic, Float32, COMMANDS) if cfg.gripper_topic else None
+        )
         self._events = bus.publisher(cfg.episode_events_topic, EpisodeEvent, EVENTS)
         bus.subscribe(cfg.current_pose_topic, PoseStamped, self._on_measured, STATE_SUB)
         bus.serve_deferred(cfg.reset_service, Reset, self._on_request)
@@ -223,6 +231,8 @@ class ResetNode:
             if self.measured is None:
                 return None
             job.plan = self.core.plan(self.measured, int(job.request.seed))
+            if self._gripper is not None:
+                self._gripper.publish(Float32(self.cfg.gripper_open_value))
             # Goals go out on a grid of bus time (integer ns) aligned to multiples of the
             # period, which is where a lock-step twin waits for commands.
             job.due_ns = -(-now // self._period_ns) * self._period_ns

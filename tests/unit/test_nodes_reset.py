@@ -8,7 +8,7 @@ import pytest
 
 from robot_rl.bus import SimClock
 from robot_rl.bus.inproc import InprocBus
-from robot_rl.bus.msgs import PoseStamped, Reset, ResetRequest, ResetResponse, Time
+from robot_rl.bus.msgs import Float32, PoseStamped, Reset, ResetRequest, ResetResponse, Time
 from robot_rl.bus.service import Responder
 from robot_rl.control.rotations import quat_angle
 from robot_rl.control.safety import Pose
@@ -168,3 +168,16 @@ def test_a_second_request_while_busy_is_refused() -> None:
     assert not second.result().ok and "already running" in second.result().message
     loop.spin(timeout_s=60.0, until=first.done)
     assert first.result().ok and node.completed == 1
+
+
+def test_the_reset_opens_the_gripper_before_the_move() -> None:
+    """What the last episode held is released: on a real cell nothing else opens it."""
+    bus, loop, arm, _ = _rig(gripper_open_value=0.07)
+    commands: list[tuple[float, int]] = []
+    bus.subscribe("gripper/command", Float32, lambda m: commands.append((m.data, len(arm.goals))))
+    assert _call(bus, loop, ResetRequest(seed=1, timeout_s=30.0)).ok
+    assert commands == [(pytest.approx(0.07), 0)]  # once, before the first goal
+    bus, loop, _, _ = _rig(gripper_topic="")
+    silent: list[Float32] = []
+    bus.subscribe("gripper/command", Float32, silent.append)
+    assert _call(bus, loop, ResetRequest(seed=1, timeout_s=30.0)).ok and silent == []
