@@ -120,6 +120,7 @@ NODE_KINDS: dict[str, NodeKind] = {
             "robot_rl.nodes.reset:ResetNode",
             (
                 Use("pub", "{goal_topic}", _POSE),
+                Use("pub", "{gripper_topic}", "std_msgs/msg/Float32"),
                 Use("pub", "{episode_events_topic}", _EVENT),
                 Use("sub", "{current_pose_topic}", _POSE),
                 Use("serve", "{reset_service}", _RESET),
