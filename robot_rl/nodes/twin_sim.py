@@ -89,7 +89,7 @@ class TwinSim:
 
         The arm is not teleported: it got here through the controller path."""
         rng = self.rng if seed < 0 else reset_rng(seed, OBJECT_STREAM)
-        self.cell.set_gripper(self.task.start_gripper_opening_m())
+        self.cell.place_fingers(self.task.start_gripper_opening_m())
         self.task.place_objects(self.cell, rng)
         self.task.after_arm_reset(self.cell, rng)
         import mujoco

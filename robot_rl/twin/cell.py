@@ -343,6 +343,18 @@ class TwinCell:
             raise RuntimeError(f"IK did not converge for {target} (residual {e})")
         return q
 
+    def place_fingers(self, opening_m: float) -> None:
+        """Teleport the fingers to ``opening_m`` at rest and command it (twin only): a reset
+        that puts an object in hand starts from the opening the object needs, not from
+        wherever the last command left the fingers."""
+        self.set_gripper(opening_m)
+        half = float(self.data.ctrl[self.gripper_actuator]) / 2.0
+        for name in ("finger_left", "finger_right"):
+            joint = self.model.joint(name)
+            self.data.qpos[joint.qposadr[0]] = half
+            self.data.qvel[joint.dofadr[0]] = 0.0
+        mujoco.mj_forward(self.model, self.data)
+
     def reset_arm(self, q: np.ndarray, gripper_opening_m: float) -> None:
         """Teleport the arm to ``q`` at rest (twin only) and reset the law's torque history."""
         d = self.data
@@ -350,11 +362,7 @@ class TwinCell:
         d.qvel[:] = 0.0
         d.qacc[:] = 0.0
         d.ctrl[:] = 0.0
-        half = min(max(gripper_opening_m, 0.0), GRIPPER_MAX_OPENING_M) / 2.0
-        for name in ("finger_left", "finger_right"):
-            d.qpos[self.model.joint(name).qposadr[0]] = half
-        self.set_gripper(gripper_opening_m)
-        mujoco.mj_forward(self.model, d)
+        self.place_fingers(gripper_opening_m)
         # Start the rate limiter from the torque that holds the arm still (the bias forces).
         self.law.reset(d.qfrc_bias[:7] - d.qfrc_gravcomp[:7])
         if self._native is not None:  # the springs start relaxed, at the measured pose
