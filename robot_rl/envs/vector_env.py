@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -37,6 +37,9 @@ from gymnasium.vector.utils import batch_space
 
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.twin.native_law import ChunkStepper
+
+if TYPE_CHECKING:
+    from robot_rl.twin.mjx_cell import MjxStepper
 
 # (obs, reward, terminated, truncated, info, final obs or None) of one env's step.
 _EnvResult = tuple[dict[str, Any], float, bool, bool, dict[str, Any], dict[str, Any] | None]
@@ -52,13 +55,28 @@ class TwinVectorEnv(gym.vector.VectorEnv[dict[str, Any], np.ndarray, np.ndarray]
         num_envs: int,
         cfg: EnvConfig | None = None,
         threads: int = 1,
+        backend: Literal["cpu", "mjx"] = "cpu",
         **overrides: Any,
     ) -> None:
+        """``backend="mjx"`` steps the batch's physics and impedance law on MJX (jax;
+        ``robot_rl.twin.mjx_cell``): state observations only, cells built with
+        ``collision="mjx"``, ``threads`` unused. Raises ``MjxUnavailableError`` (one line)
+        without jax and mujoco-mjx."""
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        if backend not in ("cpu", "mjx"):
+            raise ValueError(f"backend must be 'cpu' or 'mjx', got {backend!r}")
         cfg = replace(cfg or EnvConfig(), **overrides)
+        if backend == "mjx":
+            if cfg.obs != "state" or cfg.cell.law != "native":
+                raise ValueError("backend='mjx' needs obs='state' and the native law")
+            cfg = replace(cfg, cell=replace(cfg.cell, collision="mjx"))
+            from robot_rl.twin.mjx_cell import import_mjx
+
+            import_mjx()  # fail in one line before building N cells
+        self.backend = backend
         self.envs = [TwinEnv(cfg) for _ in range(num_envs)]
         self.num_envs = num_envs
         first = self.envs[0]
@@ -67,7 +85,13 @@ class TwinVectorEnv(gym.vector.VectorEnv[dict[str, Any], np.ndarray, np.ndarray]
         self.observation_space = batch_space(first.observation_space, num_envs)
         self.action_space = batch_space(first.action_space, num_envs)
         cells = [e.cell for e in self.envs]
-        self._stepper = ChunkStepper(cells, threads) if cfg.cell.law == "native" else None
+        self._stepper: ChunkStepper | MjxStepper | None = None
+        if backend == "mjx":
+            from robot_rl.twin.mjx_cell import MjxStepper
+
+            self._stepper = MjxStepper(cells)
+        elif cfg.cell.law == "native":
+            self._stepper = ChunkStepper(cells, threads)
         self._cap_m = first.safety_cfg.max_target_error_pos_m
 
     # ------------------------------------------------------------------------- gym API
