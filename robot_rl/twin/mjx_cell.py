@@ -131,8 +131,8 @@ def make_period_fn(
         )
 
     def period(d: Any, chunk_pos: Any, chunk_quat: Any, cap_m: Any) -> Any:
-        def tick(i: Any, d: Any) -> Any:
-            d = step1(d)
+        def tick(i: Any, d_in: Any) -> Any:
+            d = step1(d_in)
             c = i // chunk
             # The predicate is the same for every env, so under vmap this stays a branch.
             d = jax.lax.cond(
@@ -141,7 +141,10 @@ def make_period_fn(
                 lambda d: d,
                 d,
             )
-            return step2(d)
+            out = step2(d)
+            # Under jax's x64 mode MJX returns some int32 index fields as int64; a loop carry
+            # must keep its types.
+            return jax.tree_util.tree_map(lambda new, old: new.astype(old.dtype), out, d_in)
 
         return jax.lax.fori_loop(0, ticks, tick, d)
 
