@@ -12,6 +12,8 @@ releases the GIL, so one group's Python overlaps the other groups' physics
 by tick on its own, exactly as ``TwinEnv`` does. State observations and autoresets are made on
 the group's thread; with cameras they are made on the calling thread (a GL context belongs to
 one thread), rendering per env once per step. Blocks until all envs have stepped.
+``backend="mjx"`` runs the physics and the law of all envs on MJX (jax) instead, in one
+device call per step (``robot_rl.twin.mjx_cell``; state observations only).
 
 Semantics (gymnasium ``AutoresetMode.SAME_STEP``):
 - ``reward``, ``terminated`` (success), ``truncated`` (time limit, never success) and
