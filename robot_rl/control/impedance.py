@@ -48,9 +48,12 @@ class ImpedanceConfig:
     error_clip_pos_m: tuple[float, float, float] = field(
         default_factory=lambda: _xyz(0.02, 0.02, 0.02)
     )
-    # Per-axis clip of the rotational error (rad), crisp: task.error_clip.{rx,ry,rz}.
+    # Per-axis clip of the rotational error (rad), crisp: task.error_clip.{rx,ry,rz}. It bounds
+    # the spring torque (150 x 0.05 = 7.5 Nm), which a tool tilted by contact turns into force
+    # at a fingertip lever of centimetres: at 0.5 rad (75 Nm) a finger pressed the table with
+    # 84 N for 200 ms against the 40 N translational bound (docs/control.md).
     error_clip_rot_rad: tuple[float, float, float] = field(
-        default_factory=lambda: _xyz(0.5, 0.5, 0.5)
+        default_factory=lambda: _xyz(0.05, 0.05, 0.05)
     )
     # Nullspace posture stiffness (Nm/rad), crisp: nullspace.stiffness.
     nullspace_stiffness: float = 10.0

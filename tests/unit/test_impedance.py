@@ -20,6 +20,7 @@ def test_spring_damper_with_identity_jacobian() -> None:
         d_pos_ns_per_m=(10, 20, 30),
         k_rot_nm_per_rad=(1, 2, 3),
         d_rot_nms_per_rad=(0.1, 0.2, 0.3),
+        error_clip_rot_rad=(0.5, 0.5, 0.5),  # the errors below stay inside the clip
     )
     e = np.array([0.01, -0.01, 0.005, 0.1, 0.0, -0.2])
     qd = np.array([0.1, 0.0, -0.1, 1.0, 0.0, 0.5])
