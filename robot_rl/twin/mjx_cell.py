@@ -41,7 +41,12 @@ import mujoco
 import numpy as np
 
 from robot_rl.twin.cell import HOME_Q
-from robot_rl.twin.native_law import TARGET_POS_BODY, TARGET_ROT_BODY, chunk_targets
+from robot_rl.twin.native_law import (
+    TARGET_POS_BODY,
+    TARGET_ROT_BODY,
+    chunk_targets,
+    track_rows,
+)
 
 if TYPE_CHECKING:
     from robot_rl.twin.cell import TwinCell
@@ -208,9 +213,7 @@ class MjxStepper:
         per-tick targets ``pos`` (N, T, 3), ``quat`` (N, T, 4), as
         ``ChunkStepper.run_track``. The whole batch runs on the device; only the active rows
         are written back."""
-        index = list(range(len(self.cells))) if active is None else list(active)
-        if pos.shape[0] != len(index) or quat.shape[0] != len(index):
-            raise ValueError(f"need targets for {len(index)} cells, got {pos.shape[0]}")
+        index = track_rows(len(self.cells), pos, quat, active)
         if any(self.cells[i].tick_hook is not None for i in index):
             raise ValueError("per-tick hooks need the CPU cell (native_law.ChunkStepper)")
         ticks = pos.shape[1]

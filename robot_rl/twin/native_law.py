@@ -80,6 +80,17 @@ def add_impedance_actuators(spec: mujoco.MjSpec, cfg: ImpedanceConfig) -> None:
                 act.forcerange = [-k[i] * clip[i], k[i] * clip[i]]
 
 
+def track_rows(
+    n_cells: int, pos: np.ndarray, quat: np.ndarray, active: Sequence[int] | None
+) -> list[int]:
+    """The cells a ``run_track`` call advances (all, or ``active``), checked against the
+    number of target rows given."""
+    index = list(range(n_cells)) if active is None else list(active)
+    if pos.shape[0] != len(index) or quat.shape[0] != len(index):
+        raise ValueError(f"need targets for {len(index)} cells, got {pos.shape[0]}")
+    return index
+
+
 class CellLaw:
     """The native law's Python side for one cell, from its post-``mj_step1`` state: the
     target pose (the mocap bodies the springs pull towards) and the motor torques (Nm): the
@@ -204,9 +215,7 @@ class ChunkStepper:
         N = number of advanced cells, in order). The target is held per chunk at the
         chunk's segment midpoint and middle orientation, re-capped to ``max_error_pos_m`` from
         the measured TCP at the chunk's start, as the reference re-caps at every tick."""
-        index = list(range(len(self.cells))) if active is None else list(active)
-        if pos.shape[0] != len(index) or quat.shape[0] != len(index):
-            raise ValueError(f"need targets for {len(index)} cells, got {pos.shape[0]}")
+        index = track_rows(len(self.cells), pos, quat, active)
         k = self.threads
         rows = [r for r in (list(range(len(index)))[i::k] for i in range(k)) if r]
         cells = [[self.cells[index[r]] for r in g] for g in rows]
