@@ -36,7 +36,11 @@ def test_each_executable_starts_with_the_launch_parameters(
                 argv = ros_argv(node, sys.prefix, str(params))
                 if node.executable == "gui":  # any free port: tests run side by side
                     argv += ["-p", "port:=0"]
-                procs[node.name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+                # In tmp_path: the learner's run folder (checkpoint_dir, relative) must not
+                # be one an earlier run or graph left in the working tree.
+                procs[node.name] = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path
+                )
         deadline = time.monotonic() + WAIT_S
         names: set[str] = set()
         while not {n.name for n in nodes} <= names and time.monotonic() < deadline:
