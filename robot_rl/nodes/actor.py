@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from robot_rl.agents.sac import SACAgent
 from robot_rl.bus.api import Bus
 from robot_rl.bus.msgs import DiagnosticArray, EpisodeEvent, PolicyWeights, TransitionAck
@@ -112,6 +114,7 @@ class ActorNode:
     def __init__(self, bus: Bus, cfg: ActorNodeConfig, spin: Spin, name: str = "actor") -> None:
         self.bus, self.cfg, self.name, self.spin = bus, cfg, name, spin
         train = self.train = train_config(cfg.policy)
+        torch.set_num_threads(train.torch_threads)  # as the in-process job does
         # The agent first: building it takes a while, and the twin should not wait for an
         # actor whose publishers exist but that cannot act yet.
         self.agent = SACAgent(train.sac, obs_spec(cfg.obs), ACTION_DIM, cfg.policy.device)

@@ -15,6 +15,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import torch
+
 from robot_rl.bus.api import Bus
 from robot_rl.bus.msgs import DiagnosticArray, PolicyWeights, Transition, TransitionAck
 from robot_rl.loop.learner import LearnerCore, LearnerLink
@@ -54,6 +56,7 @@ def make_core(cfg: LearnerConfig) -> LearnerCore:
     """The learner core of these parameters, resumed from ``checkpoint_dir`` if it holds a
     checkpoint, else with the demo store loaded (``demo_path`` or the config's)."""
     train = train_config(cfg.policy)
+    torch.set_num_threads(train.torch_threads)  # as the in-process job does
     link = LearnerLink(
         LOG_CODEC, cfg.fsync, cfg.max_out_of_order, cfg.stored_log, cfg.policy.device
     )

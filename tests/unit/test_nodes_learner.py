@@ -213,3 +213,18 @@ def test_a_checkpoint_resumes_across_the_two_links(tmp_path: Path) -> None:
     assert again.env_steps == 15 and again.online.num_transitions == 15
     assert np.allclose(again.online.reward[again.online.valid_indices()], np.arange(1, 16))
     again.close()
+
+
+def test_the_learner_node_takes_torch_threads_from_the_config(tmp_path: Path) -> None:
+    """`torch_threads` (TrainConfig) holds for the node as for `robot-rl train`: without it
+    two graphs on a 2-core machine ran their learners at 2 threads each (6 updates/s)."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        policy = PolicyConfig(task="reach", overrides=SMALL[:-1] + ", torch_threads: 1}")
+        make_core(_cfg(tmp_path, policy=policy))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
