@@ -4,8 +4,9 @@ whether the controlling page has gone silent.
 Many pages may watch; one *client* (a browser tab, identified by an id the tab keeps
 across reloads) holds control, and only after asking for it (`take_control`). The states
 of the controlling page are believed; everything from other pages is refused. When the
-controlling page is silent for ``timeout_s`` (tab closed, hidden, reloaded, network
-lost), the control *lapses*: `sample` reports no motion and no buttons from then on, so
+controlling page is silent for ``timeout_s`` after its last accepted state, or after
+taking control if it sent none (tab closed, hidden, reloaded, network lost), the control
+*lapses*: `sample` reports no motion and no buttons from then on, so
 the intervention ends and the arbiter hands back to the policy. The page may come back
 (a reload or a reconnect re-attaches), but the intervene button counts again only after
 the page has sent a state without it: an operator who still holds the key when the page
@@ -88,6 +89,7 @@ class BrowserLink:
                 raise ConflictError("the device is closed")
             self._ctrl = Controller(client, session)
             self._last, self._lapsed, self._need_release = None, False, True
+            self._last_rx_s = self._clock()  # a page that never sends a state lapses too
 
     def release(self, client: str) -> None:
         """``client`` gives control back (nobody steers until a page takes it)."""
@@ -101,7 +103,7 @@ class BrowserLink:
             return self._ctrl
 
     def _expire(self, now_s: float) -> None:
-        if self._last is None or self._lapsed:
+        if self._ctrl is None or self._lapsed:
             return
         silent_s = now_s - self._last_rx_s
         if silent_s > self.timeout_s:

@@ -184,6 +184,22 @@ def test_a_late_message_after_the_timeout_is_a_lapse_even_if_nobody_sampled() ->
     assert link.lapses == 1 and link.sample().buttons == 0
 
 
+def test_a_page_that_takes_control_and_never_sends_a_state_lapses() -> None:
+    """A reloaded page can take control and close before its first state (seen on a busy
+    CI machine): the control must not stay 'taken' for ever."""
+    clock = FakeClock()
+    link = BrowserLink(timeout_s=0.5, clock=clock)
+    link.start()
+    link.take_control(CLIENT, SESSION)
+    clock.t += 0.5
+    assert link.status()["device"] == "taken"
+    clock.t += 0.01
+    assert link.status()["device"] == "silent" and link.lapses == 1
+    assert link.sample().buttons == 0 and "intervention ended" in link.take_lapses()[0]
+    link.receive(CLIENT, msg(seq=0, buttons=0))  # it comes back: connected again
+    assert link.status()["device"] == "connected"
+
+
 def test_taking_control_moves_it_and_the_old_page_is_refused() -> None:
     clock = FakeClock()
     link = controlled(clock)
