@@ -149,6 +149,7 @@ class TwinEnv(gym.Env[dict[str, Any], np.ndarray]):
     def end_step(self) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
         """Last phase of ``step``, after the cell advanced one policy period."""
         self.steps += 1
+        self.cell.screen()
         success = self.task.success(self.cell)
         obs, info = self._observe(), self._info(success, self.last_report)
         blowups = self.cell.blowups()

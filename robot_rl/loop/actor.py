@@ -205,6 +205,12 @@ class ActorCore:
             step = self.env.step(action)
         next_obs, reward, terminated, truncated, info = step
         self.last_info = info
+        if info.get("sim_blowup", False):
+            # The twin's physics blew up in this step: what follows is a reset, not the
+            # action's outcome. No transition; the episode ends as an aborted one.
+            self.env_steps += 1
+            self.abort_episode()
+            return []
         success = bool(info.get(self.settings.success_key, False))
         if ctl is not None:  # a human label ends the episode (robot_rl.loop.control)
             reward, terminated, truncated, success = ctl.apply_label(

@@ -82,6 +82,7 @@ class TwinSim:
         """Run ``ticks`` physics ticks holding the current target (zero-order hold)."""
         target = self.target
         self.cell.run(ticks, lambda _t, _m: target)
+        self.cell.screen()
         self.time_ns += round(ticks * self.cell.dt * 1e9)
 
     def reset_objects(self, seed: int) -> None:

@@ -36,6 +36,11 @@ _BLOWUP_WARNINGS = (
     mujoco.mjtWarning.mjWARN_BADQACC,
 )
 
+# No dof of the cell moves faster than this (m/s, rad/s) unless the solver blew up: MuJoCo
+# itself resets only at 1e10, after a body ejected from a wedged grasp flew about for a
+# while (a cube at 50 km/s and 400 m away, in the observations). See `TwinCell.screen`.
+MAX_PLAUSIBLE_SPEED = 100.0
+
 ARM_JOINTS = tuple(f"joint{i}" for i in range(1, 8))
 # A comfortable "gripper down over the table" posture, also the nullspace posture.
 HOME_Q = np.array([0.0, 0.2, 0.0, -2.2, 0.0, 2.4, 0.785398])
@@ -129,6 +134,7 @@ class TwinCell:
         if not np.array_equal(self.arm_dof_adr, np.arange(7)):
             raise ValueError("the arm's joints must be the first 7 dofs of the scene")
         self.tcp_site = m.site("tcp").id
+        self.screened = 0  # implausible states reset by `screen`
         self.gripper_actuator = m.actuator("gripper").id
         self.arm_actuators = np.array([m.actuator(j).id for j in ARM_JOINTS])
         self.opening_sensor = m.sensor("gripper_opening").adr[0]
@@ -220,8 +226,24 @@ class TwinCell:
         """How often the physics went unstable (NaN or huge qpos, qvel or qacc) since the cell
         was built. MuJoCo then resets the data to the model's defaults (time 0, arm at its
         zero pose) and carries on, so a caller that stepped across a change of this count
-        holds a state that does not follow from the previous one."""
-        return sum(int(self.data.warning[w].number) for w in _BLOWUP_WARNINGS)
+        holds a state that does not follow from the previous one. Counts the implausible
+        states that `screen` reset the same way."""
+        return self.screened + sum(int(self.data.warning[w].number) for w in _BLOWUP_WARNINGS)
+
+    def screen(self) -> bool:
+        """Reset the data as MuJoCo's own blowup reset does (model defaults; the warning
+        counters kept) when any dof moves faster than ``MAX_PLAUSIBLE_SPEED`` or is not
+        finite; True if it did. Callers run it after advancing, before they observe."""
+        d = self.data
+        if float(np.abs(d.qvel).max()) <= MAX_PLAUSIBLE_SPEED:  # NaN compares False
+            return False
+        warnings = [(w, int(d.warning[w].number)) for w in _BLOWUP_WARNINGS]
+        mujoco.mj_resetData(self.model, d)
+        for w, n in warnings:
+            d.warning[w].number = n
+        mujoco.mj_forward(self.model, d)
+        self.screened += 1
+        return True
 
     # ----------------------------------------------------------------------------- control
     def set_gripper(self, opening_m: float) -> None:

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from robot_rl.envs.twin_env import TwinEnv
+from robot_rl.loop.actor import ActorCore, ActorSettings
+from robot_rl.loop.types import Transition
 from robot_rl.spec import PROPRIO_DIM
+from robot_rl.twin.cell import MAX_PLAUSIBLE_SPEED
 from robot_rl.twin.tasks import TASKS, make_task
 
 pytestmark = pytest.mark.twin
@@ -99,4 +102,35 @@ def test_a_physics_blowup_truncates_the_episode_and_says_so() -> None:
     env.reset(seed=1)
     _, _, _, truncated, info = env.step(zero)
     assert not info["sim_blowup"] and not truncated
+    env.close()
+
+
+@pytest.mark.parametrize("speed", [5.0, 500.0])
+def test_an_implausible_speed_is_a_blowup_before_it_reaches_an_observation(speed: float) -> None:
+    # A cube squeezed out of a wedged grasp (shifted cell, random actions) flew at 50 km/s,
+    # 400 m away, for 6 policy steps before MuJoCo's own check (1e10) reset it.
+    env = TwinEnv(task="pick_cube", obs="state")
+    env.reset(seed=0)
+    zero = np.zeros(7, np.float32)
+    env.step(zero)
+    env.cell.data.qvel[-6] = speed  # the cube's free joint: x velocity (m/s)
+    obs, _, _, truncated, info = env.step(zero)
+    flung = speed > MAX_PLAUSIBLE_SPEED
+    assert info["sim_blowup"] == flung and truncated == flung and env.cell.blowups() == flung
+    if flung:  # the reset state (the cube at its default pose), never the flight
+        assert np.allclose(obs["state"][-10:-7], env.cell.model.body("cube").pos, atol=1e-3)
+    else:  # a hard flick is physics: the cube slid on from x = 0.5 m
+        assert obs["state"][-10] > 0.6
+    env.close()
+
+
+def test_the_actor_core_stores_no_transition_from_a_step_that_blew_up() -> None:
+    env = TwinEnv(task="pick_cube", obs="state")
+    sent: list[Transition] = []
+    actor = ActorCore(env, None, ActorSettings(random_steps=100), sent.append)  # type: ignore[arg-type]
+    assert len(actor.step()) == 1
+    env.cell.data.qvel[-6] = 500.0
+    assert actor.step() == [] and actor.aborted == 1 and not actor.in_episode
+    assert actor.env_steps == 2 and len(sent) == 1
+    assert len(actor.step()) == 1 and actor.episodes == 2  # a fresh episode goes on
     env.close()
