@@ -22,7 +22,7 @@ import argparse
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -117,10 +117,19 @@ def main() -> None:
             pool.submit(run_seed, args.task, args.obs, s, args.env_steps, overrides, outs[k], k)
             for k, s in jobs
         ]
+        for fut in as_completed(futures):  # progress: each run as it ends
+            r = fut.result()
+            print(
+                f"{r['link']} seed {r['seed']}: {r['final_steps']} env steps, last eval "
+                f"{r['final_eval_success']:.0%}, to 80% {r['steps_to_80']}, {r['wall_s']:.0f} s",
+                flush=True,
+            )
         done = [f.result() for f in futures]
         evals = [pool.submit(fresh_eval, r["run_dir"], args.fresh) for r in done]
         for row, fut in zip(done, evals, strict=True):
             row["fresh"] = fut.result()
+            rate = row["fresh"]["success_rate"]
+            print(f"{row['link']} seed {row['seed']}: fresh {rate:.1%}", flush=True)
     for link in args.links:
         report(args, overrides, [r for r in done if r["link"] == link], outs[link], link)
 
