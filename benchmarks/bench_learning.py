@@ -70,6 +70,7 @@ def run_seed(
         "final_eval_success": result.final_success,
         "updates": result.num_updates,
         "operator_steps": result.operator_steps,
+        "sim_blowups": result.sim_blowups,
         "wall_s": time.perf_counter() - t0,
         "history": [p.__dict__ for p in result.history],
         "run_dir": str(result.run_dir),

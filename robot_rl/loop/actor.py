@@ -116,6 +116,7 @@ class ActorCore:
         self.episodes = 0  # episodes started, over all runs (the next episode's id)
         self.finished: list[EpisodeStats] = []  # drained by the driver
         self.aborted = 0
+        self.sim_blowups = 0  # of the aborted: steps whose physics blew up (twin)
         self._obs: dict[str, Any] | None = None
         self.last_info: dict[str, Any] = {}  # the env's info of the last step (for displays)
         self._stamp_ns = 0
@@ -209,6 +210,7 @@ class ActorCore:
             # The twin's physics blew up in this step: what follows is a reset, not the
             # action's outcome. No transition; the episode ends as an aborted one.
             self.env_steps += 1
+            self.sim_blowups += 1
             self.abort_episode()
             return []
         success = bool(info.get(self.settings.success_key, False))

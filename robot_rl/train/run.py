@@ -63,6 +63,7 @@ class RunResult:
     wall_s: float = 0.0
     resumed_from: int | None = None
     operator_steps: int = 0  # steps the simulated operator was in control (this process)
+    sim_blowups: int = 0  # episodes dropped because the twin's physics blew up (this process)
 
     @property
     def final_success(self) -> float:
@@ -289,6 +290,7 @@ def train(
     writer.close()
     result.env_steps = steps
     result.num_updates = learner.agent.num_updates
+    result.sim_blowups = sum(a.sim_blowups for a in actors)
     result.wall_s = time.perf_counter() - t_start
     write_outputs(cfg, run_dir, result, eval_env, learner.agent)
     for e in [*envs, eval_env]:
@@ -414,4 +416,6 @@ def format_summary(cfg: TrainConfig, result: RunResult) -> str:
     if cfg.hil != "off":
         table += f"\nhuman in the loop   {cfg.hil}, simulated operator in control for "
         table += f"{result.operator_steps} steps"
+    if result.sim_blowups:
+        table += f"\nphysics blowups     {result.sim_blowups} (their episodes were dropped)"
     return table

@@ -130,7 +130,7 @@ def test_the_actor_core_stores_no_transition_from_a_step_that_blew_up() -> None:
     actor = ActorCore(env, None, ActorSettings(random_steps=100), sent.append)  # type: ignore[arg-type]
     assert len(actor.step()) == 1
     env.cell.data.qvel[-6] = 500.0
-    assert actor.step() == [] and actor.aborted == 1 and not actor.in_episode
+    assert actor.step() == [] and actor.aborted == actor.sim_blowups == 1 and not actor.in_episode
     assert actor.env_steps == 2 and len(sent) == 1
     assert len(actor.step()) == 1 and actor.episodes == 2  # a fresh episode goes on
     env.close()
