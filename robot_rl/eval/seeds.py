@@ -6,10 +6,11 @@ A training run of seed ``s`` resets its envs from these sets (each a ``range``):
 |---|---|---|
 | training episodes (both links) | ``s * 1_000_003 + k`` | robot_rl/loop/actor.py |
 | scripted demos | ``s * 7919 + attempt`` | robot_rl/train/run.py, train/demos.py |
-| periodic evaluation | ``10_000_000 + k`` | robot_rl/train/run.py EVAL_SEED_BASE |
+| periodic evaluation | ``10_000_000 + k`` (*) | robot_rl/train/run.py EVAL_SEED_BASE |
 | benchmark confirmation | ``10_500_000 + k`` | benchmarks/bench_learning.py (before `eval`) |
 
-With several actors (``--num-envs``), ``k`` counts the episodes of all of them.
+With several actors (``--num-envs``), ``k`` counts the episodes of all of them. (*) The
+p-th evaluation point of a run (from 0) takes ``k = p * eval_episodes + i``.
 
 ``robot-rl eval`` draws from ``3_000_000_000 + k``, above all of them for any training seed
 below 2,999 and any run below a million episodes, and below 2**32 (legacy numpy seeds).

@@ -222,8 +222,9 @@ def train_graph(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunRe
                 agent.load_trainable_state(msg_to_weights(watch.weights))
                 upd_s = float(watch.learner.get("updates_per_s", 0.0))
                 point = evaluate_point(
-                    cfg, eval_env, agent, watch.updates(), upd_s, t_start, watch.acked
-                )
+                    cfg, eval_env, agent, watch.updates(), upd_s, t_start, watch.acked,
+                    len(result.history),
+                )  # fmt: skip
                 result.history.append(point)
                 log_point(writer, point, {})
                 write_metrics(result.history, run_dir / "metrics.csv")
@@ -261,7 +262,8 @@ def _finish(
     if not result.history or result.history[-1].env_steps < steps:
         upd = learner.agent.num_updates
         upd_s = learner.updates_per_s
-        point = evaluate_point(cfg, eval_env, learner.agent, upd, upd_s, t_start, steps)
+        n = len(result.history)
+        point = evaluate_point(cfg, eval_env, learner.agent, upd, upd_s, t_start, steps, n)
         result.history.append(point)
     rows = [p.__dict__ for p in result.history]
     learner.checkpoint({"history": rows, "episodes": learner.episodes.get(ACTOR_ID, 0)})

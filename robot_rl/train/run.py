@@ -140,7 +140,8 @@ def evaluate(
     frames: bool = False,
     seed_base: int = EVAL_SEED_BASE,
 ) -> tuple[float, float, list[np.ndarray]]:
-    """Deterministic policy on fixed seeds: (success rate, mean return, frames of episode 0)."""
+    """Deterministic policy on the seeds from ``seed_base`` on: (success rate, mean return,
+    frames of episode 0)."""
     wins, returns, strip = 0, [], []
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed_base + ep)
@@ -276,7 +277,9 @@ def train(
         if steps >= next_eval or steps >= cfg.env_steps:
             next_eval += cfg.eval_every_steps
             agent, upd = learner.agent, learner.agent.num_updates
-            point = evaluate_point(cfg, eval_env, agent, upd, learner.updates_per_s, t_start, steps)
+            point = evaluate_point(
+                cfg, eval_env, agent, upd, learner.updates_per_s, t_start, steps, len(history_rows)
+            )
             result.history.append(point)
             history_rows.append(point.__dict__)
             log_point(writer, point, learner.last_metrics)
@@ -354,9 +357,14 @@ def evaluate_point(
     updates_per_s: float,
     t_start: float,
     env_steps: int,
+    point: int,
 ) -> EvalPoint:
-    """Evaluate ``agent`` (the learner's current policy) on the evaluation seeds."""
-    success, ret, _ = evaluate(env, agent, cfg.eval_episodes)
+    """Evaluate ``agent`` (the learner's current policy) as the run's ``point``-th
+    evaluation (from 0): on its own ``eval_episodes`` seeds, the same for every training
+    seed. Ten fixed configurations at every point overstated success against fresh ones
+    (benchmarks/RESULTS.md, issue 13 headline)."""
+    base = EVAL_SEED_BASE + point * cfg.eval_episodes
+    success, ret, _ = evaluate(env, agent, cfg.eval_episodes, seed_base=base)
     return EvalPoint(
         env_steps=env_steps,
         robot_minutes=env_steps / CONTROL_HZ / 60.0,

@@ -90,7 +90,17 @@ def test_two_actors_feed_one_learner_and_every_count_is_summed(tmp_path: Path) -
     train0, train1, evals = (set(s) for s in SeedLog.resets)
     assert train0 and train1 and not train0 & train1
     assert not (train0 | train1) & evals
-    assert evals <= set(range(EVAL_SEED_BASE, EVAL_SEED_BASE + 10))
+    assert evals <= set(range(EVAL_SEED_BASE, EVAL_SEED_BASE + 2 * len(result.history)))
+
+
+def test_every_evaluation_point_has_configurations_of_its_own(tmp_path: Path) -> None:
+    """Ten fixed configurations at every point overstated success (RESULTS, issue 13)."""
+    SeedLog.resets.clear()
+    cfg = from_dict({**SMALL, "num_envs": 1, "env_steps": 30, "eval_every_steps": 10})
+    result = train(cfg, tmp_path / "run", progress=False)
+    evals = SeedLog.resets[1][:-1]  # the last reset films the strip
+    assert len(result.history) == 3
+    assert evals == list(range(EVAL_SEED_BASE, EVAL_SEED_BASE + 6))
 
 
 def test_a_resumed_run_continues_every_actor(tmp_path: Path) -> None:
