@@ -128,6 +128,62 @@ def _record_demos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pretrain_encoder(args: argparse.Namespace) -> int:
+    import json
+
+    import cv2
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from robot_rl.agents.pretrain import PretrainConfig, pretrain_backbone
+    from robot_rl.rewards.dataset import load_labelled_frames
+    from robot_rl.rewards.errors import RewardInputError
+    from robot_rl.train.config import default_config
+
+    try:
+        data = load_labelled_frames(args.store)
+    except (FileNotFoundError, RewardInputError) as exc:
+        print(f"robot-rl pretrain-encoder: {exc}", file=sys.stderr)
+        return 2
+    frames = np.concatenate([data.images[c] for c in data.cameras])
+    enc = default_config(args.task, "pixels").sac.encoder
+    cfg = PretrainConfig(args.steps, args.batch_size, args.learning_rate, args.seed)
+    print(f"{len(frames)} frames ({', '.join(data.cameras)}; {data.image_shape}) from {args.store}")
+    bar = tqdm(total=cfg.steps, unit="step", disable=args.quiet)
+
+    def on_step(step: int, loss: float) -> None:
+        bar.update(1)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss:.4f}")
+
+    try:
+        result = pretrain_backbone(frames, enc, cfg, on_step)
+    except ValueError as exc:
+        print(f"robot-rl pretrain-encoder: {exc}", file=sys.stderr)
+        return 2
+    bar.close()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(result.backbone.resnet.state_dict(), out / "backbone.pt")
+    cv2.imwrite(str(out / "reconstructions.png"), result.reconstructions[..., ::-1])
+    first, last = float(np.mean(result.losses[:50])), float(np.mean(result.losses[-50:]))
+    meta = {
+        "stores": args.store,
+        "frames": len(frames),
+        "image_shape": list(data.image_shape),
+        "encoder": {"stem_width": enc.stem_width, "stage_widths": list(enc.stage_widths)},
+        "config": cfg.__dict__,
+        "loss_first_50": first,
+        "loss_last_50": last,
+    }
+    (out / "pretrain.json").write_text(json.dumps(meta, indent=2))
+    print(f"reconstruction loss {first:.4f} -> {last:.4f} (mean of the first / last 50 steps)")
+    print(f"backbone.pt, reconstructions.png, pretrain.json -> {out}")
+    print(f'use it: --set "{{sac: {{encoder: {{weights_path: {out / "backbone.pt"}}}}}}}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from robot_rl.calibration.cli import register_cli as register_calibration
     from robot_rl.data.cli import register_cli as register_data
@@ -208,6 +264,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_teleop_record_args(rd)
     rd.set_defaults(func=_record_demos)
+
+    pe = sub.add_parser(
+        "pretrain-encoder",
+        help="pretrain the pixel backbone on twin frames (denoising autoencoder; docs/learner.md)",
+    )
+    pe.add_argument("--store", action="append", required=True, help="episode store (repeatable)")
+    pe.add_argument("--out", required=True, help="folder for backbone.pt and its report")
+    pe.add_argument("--task", default="pick_cube", help="whose pixel recipe sets the shape")
+    pe.add_argument("--steps", type=int, default=2000)
+    pe.add_argument("--batch-size", type=int, default=64)
+    pe.add_argument("--learning-rate", type=float, default=1e-3)
+    pe.add_argument("--seed", type=int, default=0)
+    pe.add_argument("--quiet", action="store_true", help="no progress bar")
+    pe.set_defaults(func=_pretrain_encoder)
     register_teleop(sub)
     register_nodes(sub)
     register_rewards(sub)
