@@ -46,7 +46,7 @@ from robot_rl.nodes.convert import image_from_msg, pose_from_msg, wrench_from_ms
 from robot_rl.nodes.observation import ObsConfig, ObservationAssembler, StaleObservationError
 from robot_rl.nodes.qos import COMMANDS, EVENTS, IMAGES, STATE_SUB
 from robot_rl.rewards.hold import HoldConfig, SuccessHold
-from robot_rl.rewards.source import RewardOutput
+from robot_rl.rewards.source import TWIN_BLOWUP_SOURCE, RewardOutput
 from robot_rl.spec import ACTION_DIM
 
 Spin = Callable[[float], int]
@@ -109,7 +109,8 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         self.bus, self.obs_cfg, self.cfg, self.spin = bus, obs_cfg, cfg, spin
         self.actor_id = actor_id
         self.assembler = ObservationAssembler(obs_cfg)
-        self._reward: tuple[float, float, int] | None = None  # reward, success_prob, stamp
+        # reward, success_prob, stamp, and whether the twin's physics blew up in that step
+        self._reward: tuple[float, float, int, bool] | None = None
         self.action_space = gym.spaces.Box(-1.0, 1.0, (ACTION_DIM,), np.float32)
         spaces: dict[str, gym.Space[Any]] = {
             "state": gym.spaces.Box(-np.inf, np.inf, (obs_cfg.state_dim,), np.float32)
@@ -172,7 +173,8 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
         return on_image
 
     def _on_reward(self, msg: RewardEstimate) -> None:
-        self._reward = (float(msg.reward), float(msg.success_prob), msg.header.stamp.to_ns())
+        stamp, blowup = msg.header.stamp.to_ns(), msg.source == TWIN_BLOWUP_SOURCE
+        self._reward = (float(msg.reward), float(msg.success_prob), stamp, blowup)
 
     # ------------------------------------------------------------------ waiting
     def _wait(self, ready: Callable[[], bool], describe: Callable[[], str]) -> None:
@@ -290,9 +292,13 @@ class BusEnv(gym.Env[dict[str, Any], np.ndarray]):
             held = self.hold({})
             reward, terminated = held.reward, held.success
         truncated = not terminated and self.steps >= self.cfg.episode_steps
+        blowup = self._reward is not None and self._reward[3]
+        if blowup:  # the twin reset its physics: as TwinEnv.end_step, no reward, no success
+            reward, terminated, truncated = 0.0, False, True
         if terminated or truncated:
-            self.announce(EpisodeEvent.END, "success" if terminated else "time limit")
-        info = {"success": terminated, "stamp_ns": self.obs_time_ns}
+            why = "physics blowup" if blowup else "time limit"
+            self.announce(EpisodeEvent.END, "success" if terminated else why)
+        info = {"success": terminated, "stamp_ns": self.obs_time_ns, "sim_blowup": blowup}
         return obs, reward, terminated, truncated, info
 
     def abort(self, reason: str) -> None:

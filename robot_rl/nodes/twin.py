@@ -53,6 +53,7 @@ from robot_rl.nodes.convert import (
 )
 from robot_rl.nodes.qos import CAMERA_INFO, COMMANDS, EVENTS, IMAGES, STATE_PUB
 from robot_rl.nodes.twin_sim import TwinSim, gripper_opening_m
+from robot_rl.rewards.source import TWIN_BLOWUP_SOURCE
 
 _log = logging.getLogger(__name__)
 _TARGET_AFTER_COMMAND_S = 0.05  # wall: how long a boundary waits for the post-command target
@@ -140,6 +141,7 @@ class TwinNode:
         self._last_republish = 0.0
         self._started_wall = time.monotonic()
         self._last_obs: list[tuple[object, object]] = []
+        self._blowups_published = 0  # blowups already marked on a reward estimate
 
         pub = bus.publisher
         self._pose = pub(cfg.current_pose_topic, PoseStamped, STATE_PUB)
@@ -293,8 +295,11 @@ class TwinNode:
                 self._infos[cam].publish(info)
                 self._last_obs += [(pub, image), (self._infos[cam], info)]
             success = sim.success()
+            blowups = sim.cell.blowups()
+            source = TWIN_BLOWUP_SOURCE if blowups != self._blowups_published else "twin"
+            self._blowups_published = blowups
             reward = RewardEstimate(
-                Header(stamp, frame), "twin", sim.reward(success), 1.0 if success else 0.0, 0.0
+                Header(stamp, frame), source, sim.reward(success), 1.0 if success else 0.0, 0.0
             )
             self._reward.publish(reward)
             self._last_obs.append((self._reward, reward))

@@ -23,6 +23,10 @@ import numpy as np
 
 from robot_rl.rewards.frames import Frames, check_frames
 
+# ``RewardEstimate.source`` of the twin node's estimate for a step in which its physics blew
+# up and was reset (the bus env reports it as ``info["sim_blowup"]``); otherwise "twin".
+TWIN_BLOWUP_SOURCE = "twin: physics blowup"
+
 
 @dataclass(frozen=True)
 class RewardOutput:

@@ -135,6 +135,7 @@ class TwinCell:
             raise ValueError("the arm's joints must be the first 7 dofs of the scene")
         self.tcp_site = m.site("tcp").id
         self.screened = 0  # implausible states reset by `screen`
+        self._mujoco_resets_seen = 0  # MuJoCo's own resets that `screen` has handled
         self.gripper_actuator = m.actuator("gripper").id
         self.arm_actuators = np.array([m.actuator(j).id for j in ARM_JOINTS])
         self.opening_sensor = m.sensor("gripper_opening").adr[0]
@@ -228,21 +229,32 @@ class TwinCell:
         zero pose) and carries on, so a caller that stepped across a change of this count
         holds a state that does not follow from the previous one. Counts the implausible
         states that `screen` reset the same way."""
-        return self.screened + sum(int(self.data.warning[w].number) for w in _BLOWUP_WARNINGS)
+        return self.screened + self._mujoco_resets()
+
+    def _mujoco_resets(self) -> int:
+        return sum(int(self.data.warning[w].number) for w in _BLOWUP_WARNINGS)
 
     def screen(self) -> bool:
-        """Reset the data as MuJoCo's own blowup reset does (model defaults; the warning
-        counters kept) when any dof moves faster than ``MAX_PLAUSIBLE_SPEED`` or is not
-        finite; True if it did. Callers run it after advancing, before they observe."""
+        """After a blowup, put the cell where a reset can start from; True if there was one.
+
+        A dof faster than ``MAX_PLAUSIBLE_SPEED`` (or not finite) resets the data as MuJoCo's
+        own blowup reset does (model defaults; the warning counters kept). After either
+        reset the arm is placed at rest in its home posture, gripper open: the model's zero
+        pose is outside the arm's joint limits, and a reset node driving the arm home through
+        the controller from there does not arrive. Callers run it after advancing, before
+        they observe."""
         d = self.data
-        if float(np.abs(d.qvel).max()) <= MAX_PLAUSIBLE_SPEED:  # NaN compares False
+        if float(np.abs(d.qvel).max()) > MAX_PLAUSIBLE_SPEED or not np.isfinite(d.qvel).all():
+            warnings = [(w, int(d.warning[w].number)) for w in _BLOWUP_WARNINGS]
+            mujoco.mj_resetData(self.model, d)
+            for w, n in warnings:
+                d.warning[w].number = n
+            self.screened += 1
+        elif self._mujoco_resets() == self._mujoco_resets_seen:
             return False
-        warnings = [(w, int(d.warning[w].number)) for w in _BLOWUP_WARNINGS]
-        mujoco.mj_resetData(self.model, d)
-        for w, n in warnings:
-            d.warning[w].number = n
+        self._mujoco_resets_seen = self._mujoco_resets()
+        self.reset_arm(HOME_Q, GRIPPER_MAX_OPENING_M)
         mujoco.mj_forward(self.model, d)
-        self.screened += 1
         return True
 
     # ----------------------------------------------------------------------------- control

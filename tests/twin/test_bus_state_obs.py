@@ -101,3 +101,20 @@ def test_a_seed_places_the_same_configuration_in_both_links(task: str) -> None:
         )
     in_process.close()
     twin.close()
+
+
+def test_a_twin_blowup_reaches_the_bus_env_as_sim_blowup() -> None:
+    # The twin node screens its physics as TwinEnv does; the graph's actor must see the
+    # blowup too, or the learner stores a transition into MuJoCo's reset state.
+    twin, env = _cell("pick_cube", ObsConfig(max_age_s=0.0, object_state_dim=10))
+    zero = np.zeros(7, np.float32)
+    env.reset(seed=0)
+    assert env.step(zero)[4]["sim_blowup"] is False
+    twin.sim.cell.data.qvel[-6] = 500.0  # the cube's free joint: x velocity (m/s)
+    _, reward, terminated, truncated, info = env.step(zero)
+    assert info["sim_blowup"] and truncated and not terminated and reward == 0.0
+    assert twin.sim.cell.blowups() == 1
+    env.reset(seed=1)
+    _, _, _, truncated, info = env.step(zero)
+    assert not info["sim_blowup"] and not truncated
+    twin.close()

@@ -9,7 +9,7 @@ from robot_rl.envs.twin_env import TwinEnv
 from robot_rl.loop.actor import ActorCore, ActorSettings
 from robot_rl.loop.types import Transition
 from robot_rl.spec import PROPRIO_DIM
-from robot_rl.twin.cell import MAX_PLAUSIBLE_SPEED
+from robot_rl.twin.cell import HOME_Q, MAX_PLAUSIBLE_SPEED
 from robot_rl.twin.tasks import TASKS, make_task
 
 pytestmark = pytest.mark.twin
@@ -119,6 +119,8 @@ def test_an_implausible_speed_is_a_blowup_before_it_reaches_an_observation(speed
     assert info["sim_blowup"] == flung and truncated == flung and env.cell.blowups() == flung
     if flung:  # the reset state (the cube at its default pose), never the flight
         assert np.allclose(obs["state"][-10:-7], env.cell.model.body("cube").pos, atol=1e-3)
+        # ...and the arm at rest at home, where a reset through the controller can start
+        np.testing.assert_allclose(env.cell.arm_q(), HOME_Q, atol=1e-9)
     else:  # a hard flick is physics: the cube slid on from x = 0.5 m
         assert obs["state"][-10] > 0.6
     env.close()
