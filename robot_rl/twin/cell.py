@@ -35,6 +35,7 @@ _BLOWUP_WARNINGS = (
     mujoco.mjtWarning.mjWARN_BADQVEL,
     mujoco.mjtWarning.mjWARN_BADQACC,
 )
+_BLOWUP_SLOTS = [int(w) for w in _BLOWUP_WARNINGS]
 
 # No dof of the cell moves faster than this (m/s, rad/s) unless the solver blew up: MuJoCo
 # itself resets only at 1e10, after a body ejected from a wedged grasp flew about for a
@@ -135,7 +136,7 @@ class TwinCell:
             raise ValueError("the arm's joints must be the first 7 dofs of the scene")
         self.tcp_site = m.site("tcp").id
         self.screened = 0  # implausible states reset by `screen`
-        self._mujoco_resets_seen = 0  # MuJoCo's own resets that `screen` has handled
+        self._mujoco_resets = 0  # MuJoCo's own blowup resets, counted by `screen`
         self.gripper_actuator = m.actuator("gripper").id
         self.arm_actuators = np.array([m.actuator(j).id for j in ARM_JOINTS])
         self.opening_sensor = m.sensor("gripper_opening").adr[0]
@@ -229,30 +230,35 @@ class TwinCell:
         zero pose) and carries on, so a caller that stepped across a change of this count
         holds a state that does not follow from the previous one. Counts the implausible
         states that `screen` reset the same way."""
-        return self.screened + self._mujoco_resets()
+        return self.screened + self._mujoco_resets + self._unscreened_resets()
 
-    def _mujoco_resets(self) -> int:
+    def _unscreened_resets(self) -> int:
         counts = self.data.warning.number.tolist()  # one array: 15x cheaper than per warning
         return sum(counts[w] for w in _BLOWUP_WARNINGS)
 
     def screen(self) -> bool:
         """After a blowup, put the cell where a reset can start from; True if there was one.
 
-        A dof faster than ``MAX_PLAUSIBLE_SPEED`` (or not finite) resets the data as MuJoCo's
-        own blowup reset does (model defaults; the warning counters kept). After either
-        reset the arm is placed at rest in its home posture, gripper open: the model's zero
-        pose is outside the arm's joint limits, and a reset node driving the arm home through
-        the controller from there does not arrive. Callers run it after advancing, before
-        they observe."""
+        MuJoCo's own resets are counted here: each one clears all warning counters before
+        it raises its own, so its counters alone would show a second blowup of a kind as no
+        change. A dof faster than ``MAX_PLAUSIBLE_SPEED`` (or not finite) resets the data
+        as MuJoCo's own blowup reset does (model defaults). After either reset the arm is
+        placed at rest in its home posture, gripper open: the model's zero pose is outside
+        the arm's joint limits, and a reset node driving the arm home through the
+        controller from there does not arrive. Callers run it after advancing, before they
+        observe."""
         d = self.data
+        unscreened = self._unscreened_resets()
+        if unscreened:
+            self._mujoco_resets += unscreened
+            d.warning.number[_BLOWUP_SLOTS] = 0
         if not float(np.abs(d.qvel).max()) <= MAX_PLAUSIBLE_SPEED:  # NaN compares False
             counts = d.warning.number.copy()
             mujoco.mj_resetData(self.model, d)
             d.warning.number[:] = counts
             self.screened += 1
-        elif self._mujoco_resets() == self._mujoco_resets_seen:
+        elif not unscreened:
             return False
-        self._mujoco_resets_seen = self._mujoco_resets()
         self.reset_arm(HOME_Q, GRIPPER_MAX_OPENING_M)
         mujoco.mj_forward(self.model, d)
         return True
