@@ -3,7 +3,7 @@
 For a run trained with ``reward_model``, its final policy runs N fresh episodes (the seeds
 ``robot-rl eval`` uses) for the whole time limit, through the run's classifier (held as in
 training) and the twin's privileged predicate side by side. Per episode: the first step each
-fires, the object's highest point (``object_state[2]``: the cube's centre) and the
+fires, ``object_state[2]``'s highest value (pick_cube: the cube's centre height) and the
 classifier's highest probability. The counts at the end say which failure it is:
 
 - classifier fired, predicate never: the policy provokes the classifier (reward hacking);
