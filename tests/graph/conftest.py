@@ -19,8 +19,10 @@ PEER = HERE / "dds_peer.py"
 
 def _domain_id() -> int:
     """One domain per test run (pid based), so parallel runs on one host do not mix;
-    ``ROBOT_RL_TEST_DOMAIN_ID`` overrides it."""
-    return int(os.environ.get("ROBOT_RL_TEST_DOMAIN_ID", 100 + os.getpid() % 100))
+    ``ROBOT_RL_TEST_DOMAIN_ID`` overrides it. 100-139: the ros tier has 140-199, and a
+    Cyclone domain a training graph used earlier in the pytest process kept a later rclpy
+    node there from matching a Cyclone participant (tests/ros/test_interop_dds.py)."""
+    return int(os.environ.get("ROBOT_RL_TEST_DOMAIN_ID", 100 + os.getpid() % 40))
 
 
 @dataclass(frozen=True)
