@@ -56,6 +56,8 @@ class TrainConfig:
         "image_size": AT_LEAST_1,
         "operator_reaction_delay_s": NON_NEGATIVE,
         "operator_action_noise_std": NON_NEGATIVE,
+        "operator_stuck_window_steps": AT_LEAST_1,
+        "operator_max_interventions": NON_NEGATIVE,
         "torch_threads": AT_LEAST_1,
         "failure_reset_frac": UNIT,
         "num_envs": AT_LEAST_1,
@@ -128,6 +130,10 @@ class TrainConfig:
     # The simulated operator's reaction delay (s) and action noise (std, action units).
     operator_reaction_delay_s: float = 0.3
     operator_action_noise_std: float = 0.0
+    # Its patience: policy steps without progress of the task's shaping term before it takes
+    # over as "stuck" (10 per second), and its takeovers per episode at most (null: no limit).
+    operator_stuck_window_steps: int = 15
+    operator_max_interventions: int | None = None
     # RLIF only: also sample the operator's steps as demos (reward 0; no task reward).
     rlif_human_demos: bool = False
     # Where the simulated operator stands: heading (rad) of their "forward" in the base frame.

@@ -124,6 +124,8 @@ def _hil(cfg: TrainConfig, env: Any) -> tuple[HilSession, SimulatedOperator] | N
     op = SimOperatorConfig(
         reaction_delay_s=cfg.operator_reaction_delay_s,
         action_noise_std=cfg.operator_action_noise_std,
+        stuck_window_steps=cfg.operator_stuck_window_steps,
+        max_interventions=cfg.operator_max_interventions,
         seed=cfg.seed,
         attend_seeds=attended(cfg),
     )

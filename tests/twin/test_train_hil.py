@@ -55,6 +55,30 @@ def test_operator_steps_reach_the_learner(mode: str, tmp_path: Path) -> None:
         assert np.isclose(rewards, -1.0).sum() == onsets
 
 
+@pytest.mark.parametrize("cap", [None, 1])
+def test_operator_patience_and_cap_reach_the_operator(cap: int | None, tmp_path: Path) -> None:
+    cfg = default_config("pick_cube", "state")  # longer than one takeover of the expert
+    cfg.hil, cfg.random_steps, cfg.operator_reaction_delay_s = "hil_serl", 0, 0.1
+    cfg.operator_stuck_window_steps, cfg.operator_max_interventions = 5, cap
+    env = make_env(cfg)
+    spec = obs_spec_from_space(env.observation_space)
+    learner = LearnerCore(cfg, spec, 7, tmp_path)
+    hil = _hil(cfg, env)
+    assert hil is not None
+    session, operator = hil
+    assert operator.cfg.stuck_window_steps == 5
+    settings = ActorSettings(seed=cfg.seed, random_steps=cfg.random_steps)
+    clock = lambda: float(env.cell.data.time)  # noqa: E731
+    agent = SACAgent(cfg.sac, spec, 7)
+    actor = ActorCore(env, agent, settings, learner.receive, session, operator.command, clock)
+    while len(actor.finished) < 3:
+        actor.step()
+    most = max(ep.interventions for ep in actor.finished)
+    # An untrained policy keeps getting stuck: without a cap it is taken over again and
+    # again in one episode; with one, once.
+    assert most == 1 if cap == 1 else most > 1
+
+
 def test_operator_frame_and_benchmark_bug_reach_the_arbiter() -> None:
     cfg = default_config("reach", "state")
     cfg.hil, cfg.operator_yaw_rad, cfg.operator_frame_bug = "hil_serl", 1.5, "inverse"
