@@ -187,8 +187,12 @@ def test_episodes_acks_and_weights(run: dict[str, Any]) -> None:
 def test_the_operator_takes_over_through_the_gui_node(run: dict[str, Any]) -> None:
     assert run["page_acked"]  # the gui node's server took the page's states ...
     taken = [a for a in run["seen"]["actions"] if a.intervened]
-    assert taken  # ... its TeleopCommands reached the actor, which executed the human's
-    assert all(float(a.action[2]) > 0.0 for a in taken)  # "up" from the page
+    # ... its TeleopCommands reached the actor, which executed the human's "up" from the
+    # page. The other human steps hold still: the arbiter's release hold after the page
+    # stops or lapses (a loaded CI machine delays the page's thread past the lapse time).
+    moving = [a for a in taken if np.any(np.asarray(a.action[:6]) != 0.0)]
+    shown = [np.round(np.asarray(a.action), 3).tolist() for a in taken]
+    assert moving and all(float(a.action[2]) > 0.0 for a in moving), shown
 
 
 def test_actor_kill_trips_the_watchdog_and_the_arm_holds(run: dict[str, Any]) -> None:
