@@ -11,22 +11,24 @@ import pytest
 
 from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import obs_spec_from_space
+from robot_rl.hil.sim_operator import SimulatedOperator
 from robot_rl.loop.actor import ActorCore, ActorSettings
 from robot_rl.loop.learner import LearnerCore
-from robot_rl.train.config import default_config
+from robot_rl.train.config import TrainConfig, default_config
 from robot_rl.train.run import _hil, make_env
 
 pytestmark = pytest.mark.twin
 
 
-@pytest.mark.parametrize("mode", ["hil_serl", "rlif"])
-def test_operator_steps_reach_the_learner(mode: str, tmp_path: Path) -> None:
-    cfg = default_config("reach", "state")
-    cfg.hil, cfg.random_steps, cfg.operator_reaction_delay_s = mode, 0, 0.1
+def _untrained_actor(
+    cfg: TrainConfig, tmp_path: Path, episodes: int
+) -> tuple[ActorCore, LearnerCore, SimulatedOperator]:
+    """An untrained policy (it gets stuck, so the operator takes over) run for
+    ``episodes`` episodes with the simulated operator of ``cfg``, into a learner."""
+    cfg.random_steps, cfg.operator_reaction_delay_s = 0, 0.1
     env = make_env(cfg)
     spec = obs_spec_from_space(env.observation_space)
     learner = LearnerCore(cfg, spec, 7, tmp_path)
-    # An untrained policy gets stuck, so the operator takes over.
     hil = _hil(cfg, env)
     assert hil is not None
     settings = ActorSettings(seed=cfg.seed, random_steps=cfg.random_steps)
@@ -34,8 +36,16 @@ def test_operator_steps_reach_the_learner(mode: str, tmp_path: Path) -> None:
     session, operator = hil
     agent = SACAgent(cfg.sac, spec, 7)
     actor = ActorCore(env, agent, settings, learner.receive, session, operator.command, clock)
-    while len(actor.finished) < 4:
+    while len(actor.finished) < episodes:
         actor.step()
+    return actor, learner, operator
+
+
+@pytest.mark.parametrize("mode", ["hil_serl", "rlif"])
+def test_operator_steps_reach_the_learner(mode: str, tmp_path: Path) -> None:
+    cfg = default_config("reach", "state")
+    cfg.hil = mode
+    actor, learner, _ = _untrained_actor(cfg, tmp_path, 4)
     operator_steps = sum(ep.intervention_steps for ep in actor.finished)
     assert operator_steps > 0 and sum(ep.interventions for ep in actor.finished) > 0
     assert learner.env_steps == actor.env_steps
@@ -58,21 +68,9 @@ def test_operator_steps_reach_the_learner(mode: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("cap", [None, 1])
 def test_operator_patience_and_cap_reach_the_operator(cap: int | None, tmp_path: Path) -> None:
     cfg = default_config("pick_cube", "state")  # longer than one takeover of the expert
-    cfg.hil, cfg.random_steps, cfg.operator_reaction_delay_s = "hil_serl", 0, 0.1
-    cfg.operator_stuck_window_steps, cfg.operator_max_interventions = 5, cap
-    env = make_env(cfg)
-    spec = obs_spec_from_space(env.observation_space)
-    learner = LearnerCore(cfg, spec, 7, tmp_path)
-    hil = _hil(cfg, env)
-    assert hil is not None
-    session, operator = hil
+    cfg.hil, cfg.operator_stuck_window_steps, cfg.operator_max_interventions = "hil_serl", 5, cap
+    actor, _, operator = _untrained_actor(cfg, tmp_path, 3)
     assert operator.cfg.stuck_window_steps == 5
-    settings = ActorSettings(seed=cfg.seed, random_steps=cfg.random_steps)
-    clock = lambda: float(env.cell.data.time)  # noqa: E731
-    agent = SACAgent(cfg.sac, spec, 7)
-    actor = ActorCore(env, agent, settings, learner.receive, session, operator.command, clock)
-    while len(actor.finished) < 3:
-        actor.step()
     most = max(ep.interventions for ep in actor.finished)
     # An untrained policy keeps getting stuck: without a cap it is taken over again and
     # again in one episode; with one, once.
