@@ -42,6 +42,14 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--cameras", nargs="+", default=list(_default(LabelGenConfig, "cameras")))
     p.add_argument("--image-size", type=int, nargs=2, default=[128, 128], metavar=("H", "W"))
     p.add_argument("--no-lighting", action="store_true", help="keep the nominal lights")
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        type=_mode_weight,
+        metavar="MODE=W",
+        help="perturbation modes to draw and their weights, e.g. clean=0.3 miss=0.15; modes "
+        "not named are not drawn (default: PerturbConfig.weights, robot_rl/rewards/perturb.py)",
+    )
     p.set_defaults(func=_make_labels)
 
     t = subparsers.add_parser(
@@ -118,9 +126,25 @@ def _progress(label: str) -> Any:
     return show
 
 
+def _mode_weight(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        return name, float(value) if sep else float("nan")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not MODE=WEIGHT") from None
+
+
 def _make_labels(args: argparse.Namespace) -> int:
+    from robot_rl.rewards.perturb import PerturbConfig, mode_weights
     from robot_rl.rewards.twin_labels import LabelGenConfig, generate_twin_labels
 
+    perturb = PerturbConfig()
+    if args.modes:
+        try:
+            perturb = PerturbConfig(weights=mode_weights(dict(args.modes)))
+        except ValueError as exc:
+            print(f"robot-rl make-reward-labels: --modes: {exc}", file=sys.stderr)
+            return 2
     cfg = LabelGenConfig(
         task=args.task,
         episodes=args.episodes,
@@ -128,6 +152,7 @@ def _make_labels(args: argparse.Namespace) -> int:
         cameras=tuple(args.cameras),
         image_size=(args.image_size[0], args.image_size[1]),
         randomize_lighting=not args.no_lighting,
+        perturb=perturb,
     )
     s = generate_twin_labels(args.out, cfg, _progress("episodes"))
     print(

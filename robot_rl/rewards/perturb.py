@@ -8,6 +8,11 @@ steps (possibly zero): arm poses and part-open grippers no expert visits, which 
 learning policy shows the classifier. Without it, a classifier with 97% held-out balanced
 accuracy fired within 9 steps of every random-action episode, and a policy trained on its
 reward learned to provoke it instead of lifting the cube (benchmarks/RESULTS.md, issue 6).
+The ``miss`` mode runs the expert aimed a little beside its goal: fingers closing beside
+the cube, a peg pressed on the fixture next to the hole. A learning policy's failures at
+the goal look like that, and on peg_insert a classifier without such frames half-believed
+them (P(success) 0.71-0.96; benchmarks/RESULTS.md, issue 13). It is off by default
+(weight 0): ``make-reward-labels --modes`` turns it on.
 Labels never come from here: they come from the task's privileged predicate, frame by frame.
 """
 
@@ -19,15 +24,15 @@ import numpy as np
 
 from robot_rl.envs.twin_env import TwinEnv
 
-MODES = ("clean", "noise", "stall", "drop", "explore")
+MODES = ("clean", "noise", "stall", "drop", "explore", "miss")
 
 
 @dataclass(frozen=True)
 class PerturbConfig:
     """How episodes are spoiled; one mode is drawn per episode."""
 
-    # clean, noise, stall, drop, explore
-    weights: tuple[float, ...] = (0.3, 0.15, 0.2, 0.1, 0.25)
+    # clean, noise, stall, drop, explore, miss
+    weights: tuple[float, ...] = (0.3, 0.15, 0.2, 0.1, 0.25, 0.0)
     clean_noise_std: float = 0.05  # action noise of "clean" episodes (keeps them varied)
     noise_std: tuple[float, float] = (0.15, 0.5)  # action noise range of "noise" episodes
     # "stall" and "drop" fire once task.shaping() (in [-1, 0]) rises above a value drawn
@@ -44,6 +49,9 @@ class PerturbConfig:
     # open grippers matter: with only open/closed in the negatives, a classifier took
     # fingers a cube-width apart (which a policy's continuous command gives) for success.
     explore_gripper_change: float = 0.1
+    # "miss": horizontal distance (m) of the expert's aim from its true goal, drawn from
+    # [lo, hi) in a uniform direction. 6 mm puts a 20 mm peg on the rim of its 21.5 mm hole.
+    miss_offset_m: tuple[float, float] = (0.006, 0.025)
 
 
 def _check(cfg: PerturbConfig) -> None:
@@ -52,6 +60,20 @@ def _check(cfg: PerturbConfig) -> None:
     lo, hi = cfg.explore_after_steps
     if not 0 <= lo < hi:
         raise ValueError(f"explore_after_steps must satisfy 0 <= lo < hi, got {(lo, hi)}")
+    lo_m, hi_m = cfg.miss_offset_m
+    if not 0 <= lo_m < hi_m:
+        raise ValueError(f"miss_offset_m must satisfy 0 <= lo < hi, got {(lo_m, hi_m)}")
+
+
+def mode_weights(spec: dict[str, float]) -> tuple[float, ...]:
+    """``PerturbConfig.weights`` from ``{mode: weight}``; modes not named get weight 0."""
+    unknown = sorted(set(spec) - set(MODES))
+    if unknown:
+        raise ValueError(f"unknown perturbation mode(s) {unknown}; known: {list(MODES)}")
+    weights = tuple(float(spec.get(m, 0.0)) for m in MODES)
+    if not all(w >= 0 for w in weights) or sum(weights) <= 0:  # NaN fails the first test
+        raise ValueError(f"mode weights must be >= 0 with a positive sum, got {spec}")
+    return weights
 
 
 def draw_mode(rng: np.random.Generator, cfg: PerturbConfig) -> str:
@@ -74,6 +96,10 @@ class PerturbedExpert:
         self.rng = rng
         self.expert = env.expert()
         self.expert.reset()
+        if mode == "miss":
+            angle = rng.uniform(0.0, 2.0 * np.pi)
+            dist = rng.uniform(*cfg.miss_offset_m)
+            self.expert.aim_offset_m = dist * np.array([np.cos(angle), np.sin(angle), 0.0])
         self.noise_std = (
             float(rng.uniform(*cfg.noise_std)) if mode == "noise" else cfg.clean_noise_std
         )

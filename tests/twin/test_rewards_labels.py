@@ -13,7 +13,13 @@ from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.rewards.cli import register_cli
 from robot_rl.rewards.dataset import load_labelled_frames
 from robot_rl.rewards.lighting import LightRandomizer
-from robot_rl.rewards.perturb import MODES, PerturbConfig, PerturbedExpert, draw_mode
+from robot_rl.rewards.perturb import (
+    MODES,
+    PerturbConfig,
+    PerturbedExpert,
+    draw_mode,
+    mode_weights,
+)
 from robot_rl.rewards.twin_labels import LabelGenConfig, generate_twin_labels
 
 pytestmark = pytest.mark.twin
@@ -46,7 +52,7 @@ def test_labels_are_the_privileged_predicate(labels: Path) -> None:
 def test_near_misses_and_modes(labels: Path) -> None:
     store = EpisodeStore(labels)
     modes = {store.metadata(i)["mode"] for i in range(len(store))}
-    assert modes == set(MODES)
+    assert modes == set(MODES) - {"miss"}  # off by default (weight 0)
     for i in range(len(store)):
         ep = store.episode(i)
         if ep.metadata["mode"] in ("stall", "drop"):
@@ -120,6 +126,41 @@ def test_explore_leaves_the_expert_path() -> None:
     env.close()
 
 
+def test_miss_presses_the_peg_beside_the_hole() -> None:
+    """The miss mode's expert aims beside the hole: the peg ends on the fixture next to it,
+    never inside; the same episodes without the offset insert (so the check can fail)."""
+    env = TwinEnv(EnvConfig(task="peg_insert", obs="state"))
+    task = env.task
+    for seed in range(2):
+        for mode in ("miss", "clean"):
+            env.reset(seed=seed)
+            cfg = PerturbConfig(clean_noise_std=0.0)
+            policy = PerturbedExpert(env, mode, np.random.default_rng(seed), cfg)
+            inserted = False
+            for _ in range(60):
+                env.step(policy.act())
+                inserted |= task.success(env.cell)  # type: ignore[attr-defined]
+            tip, hole = task.peg_tip(env.cell), task.hole(env.cell)  # type: ignore[attr-defined]
+            beside = float(np.linalg.norm(tip[:2] - hole[:2]))
+            if mode == "clean":
+                assert inserted, f"seed {seed}: the exact expert should insert"
+                continue
+            offset = float(np.linalg.norm(policy.expert.aim_offset_m))
+            assert not inserted and 0.006 <= offset < 0.025
+            assert abs(beside - offset) < 0.003, (beside, offset)  # where it aimed
+            assert abs(tip[2] - hole[2]) < 0.008  # down on the fixture, not hovering
+    env.close()
+
+
+def test_mode_weights() -> None:
+    assert mode_weights({"miss": 1.0}) == (0.0,) * 5 + (1.0,)
+    with pytest.raises(ValueError, match="unknown perturbation mode"):
+        mode_weights({"mis": 1.0})
+    for bad in ({"miss": float("nan")}, {"miss": -1.0, "clean": 2.0}, {"miss": 0.0}):
+        with pytest.raises(ValueError, match="weights must be"):
+            mode_weights(bad)
+
+
 def test_perturb_config_is_checked() -> None:
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="weights"):
@@ -155,3 +196,10 @@ def test_cli_make_reward_labels(tmp_path: Path) -> None:
     assert args.func(args) == 0
     store = EpisodeStore(out)
     assert len(store) == 1 and store.spec.cameras == ("front",)
+    base = ["make-reward-labels", "--out", str(tmp_path / "x"), "--episodes", "1"]
+    for bad in (["--modes", "mis=1"], ["--modes", "miss"]):
+        bad_args = parser.parse_args([*base, *bad])
+        assert bad_args.func(bad_args) == 2  # one line on stderr, nothing written
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(SystemExit):
+        parser.parse_args([*base, "--modes", "miss=lots"])

@@ -60,6 +60,11 @@ def wrap_angle(a: float) -> float:
 class Expert(ABC):
     """Scripted policy with privileged state; returns actions in [-1, 1]^7."""
 
+    # Base-frame offset (m) added to where the expert aims (the cube it grasps, the hole it
+    # inserts into, the target it reaches): the "miss" near-misses of reward labels
+    # (robot_rl/rewards/perturb.py). Replaced per instance, never changed in place.
+    aim_offset_m: np.ndarray = np.zeros(3)
+
     def reset(self) -> None:  # noqa: B027 - optional hook
         """Clear the phase machine at the start of an episode."""
 

@@ -97,7 +97,7 @@ class PegInsertExpert(Expert):
         self.phase = "align"
 
     def act(self, cell: TwinCell) -> np.ndarray:
-        tip, hole = self.task.peg_tip(cell), self.task.hole(cell)
+        tip, hole = self.task.peg_tip(cell), self.task.hole(cell) + self.aim_offset_m
         tcp = cell.data.site_xpos[cell.tcp_site]
         lateral = hole[:2] - tip[:2]
         if self.phase == "align":

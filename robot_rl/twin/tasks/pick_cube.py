@@ -81,6 +81,7 @@ class PickCubeExpert(Expert):
 
     def act(self, cell: TwinCell) -> np.ndarray:
         pos, quat = self.task.cube(cell)
+        pos = pos + self.aim_offset_m
         tcp = cell.data.site_xpos[cell.tcp_site]
         yaw_err = grasp_yaw_error(quat, tcp_yaw(cell))
         if self.phase == "approach":

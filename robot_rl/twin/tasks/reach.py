@@ -50,4 +50,6 @@ class ReachExpert(Expert):
         self.task = task
 
     def act(self, cell: TwinCell) -> np.ndarray:
-        return move_action(self.task, cell, self.task.target(cell), gripper=1.0, gain=0.8)
+        return move_action(
+            self.task, cell, self.task.target(cell) + self.aim_offset_m, gripper=1.0, gain=0.8
+        )
