@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from robot_rl.rewards.classifier import (
-    ClassifierConfig,
     SuccessClassifier,
     classifier_config_from_dict,
     classifier_config_to_dict,
@@ -120,11 +119,3 @@ class ClassifierReward(BatchedRewardSource):
         reward = prob if self.cfg.reward == "prob" else (prob >= self.threshold).astype(np.float32)
         return BatchScores(reward.astype(np.float32), prob.astype(np.float32))
 
-
-def classifier_config_for(
-    data_cameras: tuple[str, ...], image_shape: tuple[int, int, int], **overrides: Any
-) -> ClassifierConfig:
-    """A ClassifierConfig matching a labelled set (its cameras and image size)."""
-    return dataclasses.replace(
-        ClassifierConfig(cameras=data_cameras, image_shape=image_shape), **overrides
-    )
