@@ -118,4 +118,3 @@ class ClassifierReward(BatchedRewardSource):
         prob = torch.sigmoid(self.model(batch)).float().numpy()
         reward = prob if self.cfg.reward == "prob" else (prob >= self.threshold).astype(np.float32)
         return BatchScores(reward.astype(np.float32), prob.astype(np.float32))
-

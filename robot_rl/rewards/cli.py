@@ -85,6 +85,12 @@ def register_cli(subparsers: Any) -> None:
     e.add_argument("--store", action="append", required=True, help="episode store (repeatable)")
     e.add_argument("--out", help="folder for confusion.png / roc.png / report.json")
     e.add_argument("--threshold", type=float, help="override the trained threshold")
+    e.add_argument(
+        "--hold",
+        type=int,
+        default=3,
+        help="frames in a row that make a (false) success, as train's reward_hold_frames",
+    )
     e.set_defaults(func=_eval_reward)
 
     q = subparsers.add_parser(
@@ -213,7 +219,11 @@ def _eval_reward(args: argparse.Namespace) -> int:
     model, meta = load_classifier(args.model)
     data = load_labelled_frames(args.store, model.cfg.cameras)
     threshold = args.threshold if args.threshold is not None else float(meta["threshold"])
-    report = evaluate_scores(predict_proba(model, data.images), data.labels, threshold)
+    if args.hold < 1:
+        print(f"robot-rl eval-reward: --hold must be >= 1, got {args.hold}", file=sys.stderr)
+        return 2
+    probs = predict_proba(model, data.images)
+    report = evaluate_scores(probs, data.labels, threshold, data.episode, args.hold)
     print(report.line())
     if args.out:
         out = Path(args.out)

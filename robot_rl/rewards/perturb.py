@@ -9,10 +9,10 @@ learning policy shows the classifier. Without it, a classifier with 97% held-out
 accuracy fired within 9 steps of every random-action episode, and a policy trained on its
 reward learned to provoke it instead of lifting the cube (benchmarks/RESULTS.md, issue 6).
 The ``miss`` mode runs the expert aimed a little beside its goal: fingers closing beside
-the cube, a peg pressed on the fixture next to the hole. A learning policy's failures at
-the goal look like that, and on peg_insert a classifier without such frames half-believed
-them (P(success) 0.71-0.96; benchmarks/RESULTS.md, issue 13). It is off by default
-(weight 0): ``make-reward-labels --modes`` turns it on.
+the cube, a peg pressed on the fixture next to the hole. It is off by default (weight 0):
+measured on peg_insert, a classifier trained without it already rejects such frames and one
+trained with it gave more false positives elsewhere (benchmarks/RESULTS.md, issue 13).
+``make-reward-labels --modes miss=1`` builds a set of them to check a classifier on.
 Labels never come from here: they come from the task's privileged predicate, frame by frame.
 """
 

@@ -141,7 +141,7 @@ def train_success_classifier(
     model.eval()
     probs = predict_proba(model, val.images)
     threshold = threshold_for_precision(probs, val.labels, cfg.target_precision)
-    report = evaluate_scores(probs, val.labels, threshold)
+    report = evaluate_scores(probs, val.labels, threshold, val.episode)
     return TrainResult(
         model=model,
         threshold=threshold,

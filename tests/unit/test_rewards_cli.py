@@ -79,6 +79,10 @@ def test_train_then_eval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     )
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
     assert report["frames"] == 96 and (tmp_path / "eval" / "confusion.png").is_file()
+    assert report["episodes"] == 12 and report["hold_frames"] == 3
+    assert 0 <= report["false_fire_episodes"] <= 12
+    bad = ["eval-reward", "--model", str(model), "--store", str(tmp_path / "toy"), "--hold", "0"]
+    assert run(bad) == 2
 
 
 def test_clip_backbone_needs_a_model_dir(tmp_path: Path) -> None:

@@ -68,3 +68,23 @@ def test_threshold_unreachable_target_takes_best_precision() -> None:
 def test_roc_needs_both_classes() -> None:
     with pytest.raises(ValueError, match="both"):
         roc_curve(np.array([0.1, 0.2]), np.array([True, True]))
+
+
+def test_false_fire_episodes_by_hand() -> None:
+    """Three episodes, threshold 0.5, hold 2: episode 0 fires on failure frames twice in a
+    row (counted); episode 1 fires twice but not in a row (not counted); episode 2's run of
+    high scores is on success frames (not a false fire)."""
+    from robot_rl.rewards.evaluate import evaluate_scores, false_fire_episodes
+
+    scores = np.array([0.1, 0.6, 0.7, 0.2, 0.6, 0.1, 0.6, 0.2, 0.9, 0.9])
+    labels = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1], bool)
+    episode = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
+    assert false_fire_episodes(scores, labels, episode, 0.5, hold=2) == 1
+    assert false_fire_episodes(scores, labels, episode, 0.5, hold=1) == 2
+    assert false_fire_episodes(scores, labels, episode, 0.5, hold=3) == 0
+    report = evaluate_scores(scores, labels, 0.5, episode, hold=2)
+    assert (report.false_fire_episodes, report.episodes) == (1, 3)
+    assert "false fires (hold 2) in 1 of 3 episodes" in report.line()
+    assert evaluate_scores(scores, labels, 0.5).false_fire_episodes is None
+    with pytest.raises(ValueError, match="hold"):
+        false_fire_episodes(scores, labels, episode, 0.5, hold=0)
