@@ -20,6 +20,17 @@ ACTION_DIM = 7
 # external wrench 6.
 PROPRIO_DIM = 20
 ACTION_TOLERANCE = 1e-6  # |a| may exceed 1 by this much (float round-off)
+# q and -q are the same rotation. Matrix-to-quaternion conversions (MuJoCo's mju_mat2Quat,
+# tf's) switch between them at about -90 deg of yaw from tool-down, which a policy sees as a
+# jump of the whole tcp_quat. Observations keep it on the hemisphere of tool-down instead.
+OBS_QUAT_HEMISPHERE = np.array([0.0, 1.0, 0.0, 0.0])  # w, x, y, z: tool pointing down
+
+
+def observed_quat(q: np.ndarray) -> np.ndarray:
+    """The TCP quaternion as observations carry it: ``q`` or ``-q``, whichever is on the
+    hemisphere of `OBS_QUAT_HEMISPHERE`, so it is continuous within 180 deg of tool-down."""
+    q = np.asarray(q, dtype=np.float64)
+    return -q if float(q @ OBS_QUAT_HEMISPHERE) < 0.0 else q
 
 
 def validate_action(a: np.ndarray) -> str:

@@ -18,6 +18,7 @@ from robot_rl.spec import (
     ARM_STREAM,
     OBJECT_STREAM,
     PROPRIO_DIM,
+    observed_quat,
     reset_rng,
     validate_action,
 )
@@ -226,7 +227,8 @@ def state_vector(cell: TwinCell, task: Task | None) -> np.ndarray:
     ``task``'s privileged object state when a task is given (``obs="state"``). The bus env
     (robot_rl.nodes.observation) assembles the same vector from the twin node's topics."""
     pose = cell.tcp_pose()
-    parts: list[Any] = [pose.pos, pose.quat, cell.tcp_velocity(), [cell.gripper_opening()]]
+    parts: list[Any] = [pose.pos, observed_quat(pose.quat), cell.tcp_velocity()]
+    parts.append([cell.gripper_opening()])
     parts.append(cell.external_wrench())
     if task is not None:
         parts.append(task.object_state(cell))

@@ -21,7 +21,7 @@ import numpy as np
 
 from robot_rl.control.rotations import quat_conj, quat_mul, quat_to_rotvec
 from robot_rl.control.safety import Pose
-from robot_rl.spec import PROPRIO_DIM
+from robot_rl.spec import PROPRIO_DIM, observed_quat
 
 
 @dataclass
@@ -171,7 +171,7 @@ class ObservationAssembler:
         )
         parts: list[Any] = [
             pose.pos,
-            pose.quat,
+            observed_quat(pose.quat),
             linvel,
             angvel,
             [self._opening[0]],

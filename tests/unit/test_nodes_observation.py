@@ -57,3 +57,18 @@ def test_zero_max_age_asks_for_the_exact_time() -> None:
 def test_observation_before_inputs_raises() -> None:
     with pytest.raises(StaleObservationError):
         ObservationAssembler(ObsConfig()).observation()
+
+
+def test_the_tcp_quaternion_keeps_the_tool_down_hemisphere() -> None:
+    # q and -q are one rotation; a pose sent as -q (as mju_mat2Quat and tf give it beyond
+    # about -90 deg of yaw) must not flip the observed vector.
+    a = ObservationAssembler(ObsConfig(max_age_s=0.05))
+    yaw = -1.6  # rad about the base z axis, past the conversions' switch
+    q = np.array([0.0, np.cos(yaw / 2), np.sin(yaw / 2), 0.0])
+    for t, sign in ((0, 1.0), (10 * MS, -1.0)):
+        a.on_pose(Pose(np.array([0.5, 0.0, 0.2]), sign * q), t)
+        a.on_joints(["finger_left", "finger_right"], np.array([0.01, 0.01]), t)
+        a.on_wrench(np.zeros(6), t)
+    s = a.observation()["state"]
+    assert np.allclose(s[3:7], q, atol=1e-6)
+    assert np.allclose(s[10:13], 0.0, atol=1e-6)  # no spurious turn between the two
