@@ -213,6 +213,7 @@ class SACConfig:
         "replay_ratio": POSITIVE,
         "seed": NON_NEGATIVE,
         "state_min_std": POSITIVE,
+        "state_clip": NON_NEGATIVE,
     }
 
     discount: float = 0.99  # per-step discount gamma (10 Hz policy: ~10 s horizon)
@@ -224,6 +225,10 @@ class SACConfig:
     compile: bool = False  # torch.compile the loss computations (about 30 s warm-up)
     normalize_state: bool = True  # standardise the state with replay statistics, see below
     state_min_std: float = 0.02  # floor of the per-dimension std used to standardise
+    # Cap on |standardised state| (0 = none). The statistics come from demos and warm-up,
+    # where contact forces and a tilted object's quaternion are rare: without a cap those
+    # reach 30-50 standard deviations later in training.
+    state_clip: float = 0.0
     critic: CriticConfig = field(default_factory=CriticConfig)  # critic ensemble
     actor: ActorConfig = field(default_factory=ActorConfig)  # policy
     temperature: TemperatureConfig = field(default_factory=TemperatureConfig)  # alpha

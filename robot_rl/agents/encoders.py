@@ -161,10 +161,15 @@ class ObsEncoder(nn.Module):
     state_inv_std: Tensor
 
     def __init__(
-        self, spec: ObsSpec, map_shape: tuple[int, int, int] | None, config: EncoderConfig
+        self,
+        spec: ObsSpec,
+        map_shape: tuple[int, int, int] | None,
+        config: EncoderConfig,
+        state_clip: float = 0.0,
     ) -> None:
         super().__init__()
         self.cameras = spec.cameras
+        self.state_clip = state_clip  # cap on |standardised state|; 0 = none
         # Persistent buffers: they travel with the weights to actors and into checkpoints.
         self.register_buffer("state_mean", torch.zeros(spec.state_dim))
         self.register_buffer("state_inv_std", torch.ones(spec.state_dim))
@@ -189,6 +194,8 @@ class ObsEncoder(nn.Module):
 
     def forward(self, feature_maps: Mapping[str, Tensor] | None, state: Tensor) -> Tensor:
         state = (state - self.state_mean) * self.state_inv_std
+        if self.state_clip > 0.0:
+            state = state.clamp(-self.state_clip, self.state_clip)
         if not self.cameras:
             return state
         if feature_maps is None:

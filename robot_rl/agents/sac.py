@@ -97,7 +97,7 @@ class SACAgent:
             with torch.no_grad():
                 fm = next(iter(self.backbones({c: probe for c in self.spec.cameras}).values()))
             map_shape = (int(fm.shape[1]), int(fm.shape[2]), int(fm.shape[3]))
-        encoder = ObsEncoder(self.spec, map_shape, enc)
+        encoder = ObsEncoder(self.spec, map_shape, enc, cfg.state_clip)
         feat = encoder.output_dim
         c = cfg.critic
         bins = c.hl_gauss.num_bins if c.hl_gauss else None

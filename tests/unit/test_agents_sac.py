@@ -140,6 +140,22 @@ def test_state_stats_standardise_critic_target_and_travel_with_weights() -> None
     assert torch.equal(off.critic.encoder(None, probe), probe)
 
 
+def test_state_clip_caps_the_standardised_state_for_learner_and_actor() -> None:
+    spec = ObsSpec(2)
+    cfg = dataclasses.replace(SMALL, state_clip=3.0)
+    agent = SACAgent(cfg, spec, 2)
+    agent.set_state_stats(np.random.default_rng(2).normal(0.0, 1.0, (500, 2)).astype(np.float32))
+    probe = torch.tensor([[0.5, 40.0], [-0.5, -40.0]])  # a contact force far out of the stats
+    for enc in (agent.critic.encoder, agent.critic_target.encoder):
+        z = enc(None, probe)
+        assert z[:, 1].abs().max() == pytest.approx(3.0)
+        assert z[:, 0].abs().max() < 1.0  # inside the cap: untouched
+    actor = SACAgent(cfg, spec, 2)  # an actor node builds its agent from the same config
+    actor.load_trainable_state(agent.trainable_state())
+    obs = {"state": probe.numpy()}
+    assert np.allclose(actor.act(obs, True), agent.act(obs, True))
+
+
 def test_bc_term_pulls_the_policy_to_demo_actions_only() -> None:
     spec = ObsSpec(2)
     cfg = dataclasses.replace(SMALL, actor=ActorConfig(hidden_dims=(32, 32), bc_weight=10.0))
