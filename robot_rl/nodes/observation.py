@@ -42,7 +42,7 @@ class ObsConfig:
     # for stamps at or after the observation time (lock-step twin: exact observations).
     max_age_s: float = 0.1
     # Length of the twin task's privileged object state appended to ``state`` (reach 6,
-    # pick_cube 10, peg_insert 13); 0 = off, as on a real cell, which publishes none.
+    # pick_cube 12, peg_insert 13); 0 = off, as on a real cell, which publishes none.
     object_state_dim: int = 0
     object_state_topic: str = "object_state"  # read only when object_state_dim > 0
 

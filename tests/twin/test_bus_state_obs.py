@@ -106,7 +106,7 @@ def test_a_seed_places_the_same_configuration_in_both_links(task: str) -> None:
 def test_a_twin_blowup_reaches_the_bus_env_as_sim_blowup() -> None:
     # The twin node screens its physics as TwinEnv does; the graph's actor must see the
     # blowup too, or the learner stores a transition into MuJoCo's reset state.
-    twin, env = _cell("pick_cube", ObsConfig(max_age_s=0.0, object_state_dim=10))
+    twin, env = _cell("pick_cube", ObsConfig(max_age_s=0.0, object_state_dim=12))
     zero = np.zeros(7, np.float32)
     env.reset(seed=0)
     assert env.step(zero)[4]["sim_blowup"] is False

@@ -12,6 +12,8 @@ from robot_rl.spec import PROPRIO_DIM
 from robot_rl.twin.cell import HOME_Q, MAX_PLAUSIBLE_SPEED
 from robot_rl.twin.tasks import TASKS, make_task
 
+CUBE_POS = slice(PROPRIO_DIM, PROPRIO_DIM + 3)  # pick_cube object state starts with the cube
+
 pytestmark = pytest.mark.twin
 
 
@@ -119,11 +121,11 @@ def test_an_implausible_speed_is_a_blowup_before_it_reaches_an_observation(speed
     flung = speed > MAX_PLAUSIBLE_SPEED
     assert info["sim_blowup"] == flung and truncated == flung and env.cell.blowups() == flung
     if flung:  # the reset state (the cube at its default pose), never the flight
-        assert np.allclose(obs["state"][-10:-7], env.cell.model.body("cube").pos, atol=1e-3)
+        assert np.allclose(obs["state"][CUBE_POS], env.cell.model.body("cube").pos, atol=1e-3)
         # ...and the arm at rest at home, where a reset through the controller can start
         np.testing.assert_allclose(env.cell.arm_q(), HOME_Q, atol=1e-9)
     else:  # a hard flick is physics: the cube slid on from x = 0.5 m
-        assert obs["state"][-10] > 0.6
+        assert obs["state"][CUBE_POS][0] > 0.6
     env.close()
 
 
@@ -136,4 +138,16 @@ def test_the_actor_core_stores_no_transition_from_a_step_that_blew_up() -> None:
     assert actor.step() == [] and actor.aborted == actor.sim_blowups == 1 and not actor.in_episode
     assert actor.env_steps == 2 and len(sent) == 1
     assert len(actor.step()) == 1 and actor.episodes == 2  # a fresh episode goes on
+    env.close()
+
+
+def test_the_pick_cube_state_says_how_far_the_fingers_must_still_turn() -> None:
+    env = TwinEnv(task="pick_cube", obs="state")
+    obs, _ = env.reset(seed=3)
+    expert = env.expert()
+    start = obs["state"][-2:]  # sin, cos of 4x the remaining yaw
+    while expert.phase == "approach":  # the expert descends only once aligned (< 0.05 rad)
+        obs, *_ = env.step(expert.act(env.cell))
+    assert abs(start[0]) > 0.3  # seed 3 starts well off a face
+    assert abs(obs["state"][-2]) < 0.25 and obs["state"][-1] > 0.95
     env.close()

@@ -54,9 +54,13 @@ class PickCube(Task):
         return -0.5 * reach - 0.5 * (1.0 - lift)
 
     def object_state(self, cell: TwinCell) -> np.ndarray:
+        """Cube position and quaternion, its position from the TCP, and the yaw the fingers
+        must still turn to meet a face, as (sin, cos) of 4x it (continuous over the cube's
+        90-deg symmetry): from the two quaternions alone that is a hard function to learn."""
         pos, quat = self.cube(cell)
         rel = pos - cell.data.site_xpos[cell.tcp_site]
-        return np.concatenate([pos, quat, rel]).astype(np.float32)
+        turn = 4.0 * grasp_yaw_error(quat, tcp_yaw(cell))
+        return np.concatenate([pos, quat, rel, [math.sin(turn), math.cos(turn)]]).astype(np.float32)
 
     def make_expert(self) -> Expert:
         return PickCubeExpert(self)
