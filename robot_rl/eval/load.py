@@ -40,6 +40,7 @@ class LoadedPolicy:
 def load_policy(run_dir: Path, image_size: int | None = None) -> LoadedPolicy:
     """Load the newest complete checkpoint of ``run_dir``, written by either link (the
     layout is robot_rl.loop.checkpoint's). Raises RunDirError with a one-line reason."""
+    from robot_rl.agents.types import obs_spec_from_space
     from robot_rl.loop import checkpoint
     from robot_rl.train.run import _hil, make_env
 
@@ -62,6 +63,15 @@ def load_policy(run_dir: Path, image_size: int | None = None) -> LoadedPolicy:
 
     def new_env() -> TwinEnv:
         return make_env(cfg, learned_reward=False)
+
+    probe = new_env()
+    spec = obs_spec_from_space(probe.observation_space)
+    probe.close()
+    if spec != agent.spec:  # e.g. a task whose object state has changed since the run
+        raise RunDirError(
+            f"{run_dir}: the checkpoint was trained on observations {tuple(agent.spec)}, "
+            f"the env now gives {tuple(spec)}"
+        )
 
     def policy(o: dict[str, Any]) -> Any:
         return agent.act(o, deterministic=True)

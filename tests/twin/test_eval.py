@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from robot_rl.agents.types import obs_spec_from_space
+from robot_rl.agents.types import ObsSpec, obs_spec_from_space
 from robot_rl.eval import seeds
 from robot_rl.loop.learner import LearnerCore
 from robot_rl.train.config import default_config, save_json
@@ -45,3 +45,17 @@ def test_eval_cli_writes_report_and_failure_strip(tmp_path: Path) -> None:
     assert lo <= report["success_rate"] <= hi
     failed = report["episodes"] - report["successes"]
     assert (run / "eval" / "failures.png").is_file() == (failed > 0)
+
+
+def test_a_checkpoint_of_another_observation_layout_is_one_line(tmp_path: Path) -> None:
+    # pick_cube's object state grew from 10 to 12 values: a run trained before cannot drive
+    # the env of today, and eval says so instead of failing inside the network.
+    run = tmp_path / "old"
+    cfg = default_config("pick_cube", "state")
+    LearnerCore(cfg, ObsSpec(30), 7, run).checkpoint({"episodes": 0, "history": []})
+    save_json(cfg, run / "config.json")
+    cmd = [sys.executable, "-m", "robot_rl.cli", "eval", str(run), "-n", "1", "--quiet"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "trained on observations (30," in out.stderr and "now gives (32," in out.stderr
+    assert "Traceback" not in out.stderr
