@@ -24,6 +24,7 @@ def cell_episode(rng: np.random.Generator, steps: int, end: str) -> dict[str, An
     n = steps + 1
     quat = rng.normal(size=(n, 4))
     quat /= np.linalg.norm(quat, axis=1, keepdims=True)
+    quat[quat[:, 1] < 0] *= -1  # on the tool-down hemisphere, as observations carry it
     state = np.concatenate(
         [
             rng.uniform(-0.5, 0.5, (n, 3)),
