@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from robot_rl.bus.api import Bus
-from robot_rl.bus.msgs import Action, DiagnosticArray, Float32, PoseStamped, String
+from robot_rl.bus.msgs import Action, DiagnosticArray, Float32, PoseStamped, String, Time
 from robot_rl.control.safety import Pose, SafetyConfig, SafetyFilter, SafetyReport
 from robot_rl.nodes import diagnostics as diag
 from robot_rl.nodes.convert import pose_from_msg, pose_to_msg, stamp_s
@@ -274,11 +274,11 @@ class ImpedanceBridge:
         gripper = self.core.on_action(msg.action, stamp_s(msg.header), self._now())
         if gripper is not None:
             self._gripper.publish(Float32(gripper))
-            self._tick()
+        self._tick(answering=msg.header.stamp)
 
     def _on_goal(self, msg: PoseStamped) -> None:
-        if self.core.on_goal(pose_from_msg(msg), stamp_s(msg.header), self._now()):
-            self._tick()
+        self.core.on_goal(pose_from_msg(msg), stamp_s(msg.header), self._now())
+        self._tick(answering=msg.header.stamp)
 
     def _on_estop(self, msg: String) -> None:
         now = self._now()
@@ -287,10 +287,15 @@ class ImpedanceBridge:
             self._tick()
             self.publish_diagnostics()
 
-    def _tick(self) -> None:
+    def _tick(self, answering: Time | None = None) -> None:
+        """Publish the target for bus now. ``answering``: the stamp of the command this
+        target answers (accepted or not); the target is then stamped at least 1 ns after
+        it, so a lock-step twin tells it from the target its timer sent at that instant."""
         now = self.bus.now()
         target, tripped = self.core.tick(now.to_s())
         if target is not None:
+            if answering is not None and now.to_ns() <= answering.to_ns():
+                now = Time.from_ns(answering.to_ns() + 1)
             self._target.publish(pose_to_msg(target, now, self.cfg.frame_id))
         if tripped:
             self.publish_diagnostics()

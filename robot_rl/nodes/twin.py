@@ -8,7 +8,9 @@ Subscribes ``target_pose`` (the crisp_controllers interface) and the gripper com
 Two modes:
 - **lock-step** (``lockstep=True``): the twin owns sim time. It advances one quantum only
   when the bridge has sent a ``target_pose`` stamped at the current time and, at a policy
-  boundary, when the commander (actor or reset node) has sent a command stamped at it. A
+  boundary, when the commander (actor or reset node) has sent a command stamped at it and
+  the bridge has answered that command (a target stamped just after it), so every command
+  takes effect in the quantum that starts at its stamp, however loaded the machine is. A
   peer that stays silent for ``lockstep_patience_s`` wall seconds is left behind (the
   twin runs on without it) until it speaks again; a peer with no matched publisher is
   never waited for. Before the first step the twin waits, unbounded, for the bridge.
@@ -56,7 +58,6 @@ from robot_rl.nodes.twin_sim import TwinSim, gripper_opening_m
 from robot_rl.rewards.source import TWIN_BLOWUP_SOURCE
 
 _log = logging.getLogger(__name__)
-_TARGET_AFTER_COMMAND_S = 0.05  # wall: how long a boundary waits for the post-command target
 
 
 @dataclass
@@ -102,13 +103,11 @@ class _Peer:
     def __init__(self) -> None:
         self.stamp_ns = -1  # newest stamp received
         self.count = 0  # messages received
-        self.arrived_wall = 0.0  # monotonic time of the last message
         self.left_behind = False  # silent past the patience: not waited for until it speaks
 
     def heard(self, stamp_ns: int) -> None:
         self.stamp_ns = max(self.stamp_ns, stamp_ns)
         self.count += 1
-        self.arrived_wall = time.monotonic()
         self.left_behind = False
 
 
@@ -136,7 +135,6 @@ class TwinNode:
         self.targets_rejected = 0
         self.target = _Peer()
         self.command = _Peer()
-        self._target_at_command = 0  # target count when the last command arrived
         self._wait_start: float | None = None
         self._last_republish = 0.0
         self._started_wall = time.monotonic()
@@ -186,14 +184,10 @@ class TwinNode:
         self.sim.set_gripper(opening)
 
     def _on_action(self, msg: Action) -> None:
-        self._heard_command(msg.header.stamp.to_ns())
+        self.command.heard(msg.header.stamp.to_ns())
 
     def _on_goal(self, msg: PoseStamped) -> None:
-        self._heard_command(msg.header.stamp.to_ns())
-
-    def _heard_command(self, stamp_ns: int) -> None:
-        self.command.heard(stamp_ns)
-        self._target_at_command = self.target.count
+        self.command.heard(msg.header.stamp.to_ns())
 
     def _on_reset_objects(self, req: ResetRequest) -> ResetResponse:
         try:
@@ -226,14 +220,10 @@ class TwinNode:
         if not self.target.left_behind:
             if self.target.stamp_ns < t:
                 missing.append("target_pose")
-            elif (
-                commanded
-                and self.target.count <= self._target_at_command
-                and time.monotonic() - self.command.arrived_wall < _TARGET_AFTER_COMMAND_S
-            ):
-                # The bridge answers an accepted command with a fresh target; wait briefly
-                # for it so the command takes effect in this quantum, not the next one.
-                missing.append("target_pose after command")
+            elif commanded and self.target.stamp_ns == t:
+                # The bridge answers every command with a target stamped just after it;
+                # one stamped at t may be its timer's, sent before the command arrived.
+                missing.append("target_pose answering the command")
         return missing
 
     def poll(self) -> int:

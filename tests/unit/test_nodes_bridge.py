@@ -107,3 +107,22 @@ def test_a_fresh_command_releases_the_hold() -> None:
     assert rig.bridge.core.filter.watchdog_tripped
     rig.act([0.0, 0.5, 0, 0, 0, 0, 0])
     assert not rig.bridge.core.filter.watchdog_tripped
+
+
+@pytest.mark.parametrize("action", [[0.5] + [0.0] * 6, [np.nan] + [0.0] * 6])
+def test_every_action_is_answered_with_a_target_stamped_just_after_it(
+    action: list[float],
+) -> None:
+    # A lock-step twin waits at a policy boundary for this answer: the timer's target at
+    # the same instant may predate the command, so only the 1 ns tells them apart.
+    rig = Rig(calibration="default")
+    rig.measured()
+    rig.run(0.1)
+    before = len(rig.targets)
+    stamp = rig.now()
+    rig.act(action, stamp)
+    answers = rig.targets[before:]
+    assert [t.header.stamp.to_ns() for t in answers] == [stamp.to_ns() + 1]
+    assert len(rig.gripper) == int(np.isfinite(action[0]))  # accepted: the gripper too
+    rig.act(action, Time.from_ns(stamp.to_ns() - 10_000_000))  # an older command
+    assert rig.targets[-1].header.stamp.to_ns() == stamp.to_ns()  # bus now: no shift

@@ -153,3 +153,30 @@ def test_the_twin_node_reports_a_physics_blowup() -> None:
     first, last = (a.status[0] for a in (got[0], got[-1]))
     assert first.message == "running"
     assert last.message == "physics blew up 1 times" and last.level == 1  # WARN
+
+
+def test_a_lockstep_boundary_waits_for_the_bridge_to_answer_the_command() -> None:
+    from robot_rl.bus.msgs import Action, Header, Time
+    from robot_rl.nodes.convert import pose_to_msg
+
+    clock = SimClock()
+    bus = InprocBus(clock=clock)
+    twin = TwinNode(bus, TwinNodeConfig(task="reach", cameras=()), sim_clock=clock)
+    target = bus.publisher("target_pose", PoseStamped)
+    action = bus.publisher("action", Action)
+
+    def send_target(stamp_ns: int) -> None:
+        target.publish(pose_to_msg(twin.sim.tcp_pose(), Time.from_ns(stamp_ns), "base"))
+
+    send_target(0)  # the bridge's timer at t = 0
+    action.publish(Action(Header(Time.from_ns(0), "base"), 1, 0, np.zeros(7, np.float32), False))
+    # That target may predate the command: under load the command would act a quantum late.
+    assert twin.missing_peers() == ["target_pose answering the command"]
+    time.sleep(0.1)  # a slow bridge: the twin still waits (up to lockstep_patience_s)
+    assert twin.poll() == 0
+    send_target(1)  # the bridge's answer, 1 ns after the command
+    assert twin.missing_peers() == []
+    assert twin.poll() == 1
+    send_target(twin.sim.time_ns)  # mid-period quanta need no answer
+    assert twin.missing_peers() == []
+    twin.close()
