@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint, type-check and run every test tier (unit, twin, graph, gui, ros). Extra args go to
+# Lint, check formatting, type-check and run every test tier (unit, twin, graph, gui, ros). Extra args go to
 # pytest. The tests run in their own network namespace (only loopback, brought up here)
 # where `unshare -n` is allowed, so no DDS traffic leaves the machine; ROBOT_RL_NETNS=0
 # runs them in the host's namespace (their DDS configs still use loopback only).
@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export MUJOCO_GL=${MUJOCO_GL:-egl}
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 # Tests marked `slow` (today: the batched cell's 8 x 10,000-step safety run, about 11 min on
 # 2 cores) run only with ROBOT_RL_SLOW=1; a `-m` of the caller's overrides this.
