@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Lint, check formatting, type-check and run every test tier (unit, twin, graph, gui, ros). Extra args go to
-# pytest. The tests run in their own network namespace (only loopback, brought up here)
+# Lint, check formatting, type-check and run every test tier (unit, twin, graph, gui, ros).
+# Extra args go to pytest. The tests run in their own network namespace (only loopback, brought up here)
 # where `unshare -n` is allowed, so no DDS traffic leaves the machine; ROBOT_RL_NETNS=0
 # runs them in the host's namespace (their DDS configs still use loopback only).
 set -euo pipefail
