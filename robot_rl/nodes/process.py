@@ -15,12 +15,15 @@ Output goes to ``<run_dir>/logs/<node>.log``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -53,6 +56,39 @@ class ProcessOptions:
     # RMW settings then come from the environment: domain_id is exported there)
     backend: Literal["dds", "ros2"] = "dds"
     ros_prefix: str = sys.prefix  # where robot_rl_ros is installed (<prefix>/lib/robot_rl_ros)
+
+
+# DDS domains a private graph (``robot-rl train --graph``) may take, one per running graph:
+# inside ROS 2's advice for Linux (0-101), below the test tiers' 100-199 (tests/graph).
+PRIVATE_DOMAINS = range(60, 100)
+
+
+@contextmanager
+def private_domain(lock_dir: str | Path | None = None) -> Iterator[int]:
+    """A DDS domain of `PRIVATE_DOMAINS` that no other private graph on this machine holds,
+    for as long as the context lasts (an exclusive lock on one file per domain, released
+    when this process ends, however it ends). Namespaces do not separate graphs: ``/clock``
+    and ``/diagnostics`` are absolute, so two twins on one domain would drive each other's
+    sim time. The environment's ``ROS_DOMAIN_ID`` (a robot's graph, say) is never taken."""
+    folder = Path(lock_dir or Path(tempfile.gettempdir()) / "robot_rl_domains")
+    folder.mkdir(parents=True, exist_ok=True)
+    shared = os.environ.get("ROS_DOMAIN_ID", "0")
+    for domain in PRIVATE_DOMAINS:
+        if str(domain) == shared.strip():
+            continue
+        lock = open(folder / f"{domain}.lock", "w")  # noqa: SIM115 - held for the context
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        try:
+            yield domain
+        finally:
+            lock.close()
+        return
+    first, last = PRIVATE_DOMAINS[0], PRIVATE_DOMAINS[-1]
+    raise RuntimeError(f"no free DDS domain in {first}-{last}: every one is held by a graph")
 
 
 def graph_params(

@@ -34,7 +34,7 @@ from robot_rl.data.episodes import EpisodeStore
 from robot_rl.loop.learner import LearnerCore, LearnerLink
 from robot_rl.nodes.diagnostics import values_of
 from robot_rl.nodes.graph import GRAPHS
-from robot_rl.nodes.process import GraphProcesses, ProcessOptions
+from robot_rl.nodes.process import GraphProcesses, ProcessOptions, private_domain
 from robot_rl.nodes.qos import ACKS, EVENTS, WEIGHTS
 from robot_rl.nodes.transitions import LOG_CODEC
 from robot_rl.nodes.weights import msg_to_weights
@@ -163,10 +163,8 @@ class _Watch:
 
 def train_graph(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunResult:
     """Train (or resume) in ``run_dir`` through the DDS training graph; see the module
-    docstring. Node logs and parameters go to ``run_dir/graph``."""
-    from robot_rl.bus.dds.bus import DdsBus
-    from robot_rl.bus.dds.config import DdsConfig
-
+    docstring. Node logs and parameters go to ``run_dir/graph``. The graph gets a DDS
+    domain of its own (`private_domain`), so runs side by side never mix."""
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.torch_threads)
     eval_env = make_env(cfg, learned_reward=False)
@@ -186,8 +184,25 @@ def train_graph(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunRe
     if restored is not None and restored["env_steps"] >= cfg.env_steps:
         return _finish(cfg, run_dir, result, eval_env, spec, time.perf_counter())
 
-    domain = int(os.environ.get("ROS_DOMAIN_ID", "0"))
-    namespace = "/train_" + uuid.uuid4().hex[:8]  # never mixes with another graph
+    with private_domain() as domain:
+        return _train_on(cfg, run_dir, domain, restored, result, eval_env, spec, progress)
+
+
+def _train_on(
+    cfg: TrainConfig,
+    run_dir: Path,
+    domain: int,
+    restored: dict[str, Any] | None,
+    result: RunResult,
+    eval_env: Any,
+    spec: Any,
+    progress: bool,
+) -> RunResult:
+    from robot_rl.bus.dds.bus import DdsBus
+    from robot_rl.bus.dds.config import DdsConfig
+
+    history = result.history
+    namespace = "/train_" + uuid.uuid4().hex[:8]
     options = ProcessOptions(domain, namespace, os.environ.get("CYCLONEDDS_URI", ""))
     overrides = graph_overrides(cfg, run_dir, eval_env)
     full = GRAPHS["training"]
@@ -199,7 +214,10 @@ def train_graph(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunRe
     bus.subscribe("policy_weights", PolicyWeights, watch.on_weights, WEIGHTS)
     bus.subscribe("/diagnostics", DiagnosticArray, watch.on_diagnostics, EVENTS)
     agent = SACAgent(cfg.sac, spec, int(eval_env.action_space.shape[0]))
-    print(f"graph: {', '.join(NODES)} as processes on DDS {namespace}; logs in {procs.run_dir}")
+    print(
+        f"graph: {', '.join(NODES)} as processes on DDS domain {domain} {namespace}; "
+        f"logs in {procs.run_dir}"
+    )
     t_start = time.perf_counter() - (history[-1].wall_s if history else 0.0)
     start_steps = watch.acked
     bar = tqdm(total=cfg.env_steps, initial=start_steps, disable=not progress, unit="step")

@@ -23,9 +23,9 @@ EVAL_EPISODES = 10
 
 
 def test_the_graph_learns_reach_and_its_run_resumes_in_process(
-    domain_id: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(domain_id))
+    # The graph takes a DDS domain of its own (nodes.process.private_domain).
     monkeypatch.setenv("CYCLONEDDS_URI", LOOPBACK_XML.as_uri())
     cfg = from_dict(
         {
