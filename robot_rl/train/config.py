@@ -102,6 +102,9 @@ class TrainConfig:
     stop_at_success: float | None = 0.9
     # Scripted expert demos recorded into the run's zarr store before training (0: none).
     demos: int = 20
+    # Where the scripted demos' configurations lie: "random" (i.i.d. reset seeds) or
+    # "spread" (seeds picked to cover the workspace, robot_rl/train/demos.py spread_seeds).
+    demo_layout: Literal["random", "spread"] = "random"
     # An existing zarr demo store to use instead of recording scripted demos.
     demo_path: str | None = None
     # Environment steps of uniform-random actions before the policy acts (summed over envs).

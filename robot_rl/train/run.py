@@ -177,7 +177,7 @@ def _fill_demos(
     missing = cfg.demos - len(store) if not cfg.demo_path else 0
     if missing > 0:
         seed = cfg.seed * 7919 + len(store)
-        record_scripted(make_env(cfg), demo_dir, missing, seed=seed, progress=progress)
+        record_scripted(make_env(cfg), demo_dir, missing, seed, progress, layout=cfg.demo_layout)
         store = EpisodeStore(demo_dir)
     learner.load_demos(store)
 
