@@ -43,6 +43,9 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--image-size", type=int, nargs=2, default=[128, 128], metavar=("H", "W"))
     p.add_argument("--no-lighting", action="store_true", help="keep the nominal lights")
     p.add_argument(
+        "--calibration", help="cell calibration YAML, as the training run's (default: the twin's)"
+    )
+    p.add_argument(
         "--modes",
         nargs="+",
         type=_mode_weight,
@@ -144,6 +147,12 @@ def _make_labels(args: argparse.Namespace) -> int:
     from robot_rl.rewards.perturb import PerturbConfig, mode_weights
     from robot_rl.rewards.twin_labels import LabelGenConfig, generate_twin_labels
 
+    if args.calibration and not Path(args.calibration).is_file():
+        print(
+            f"robot-rl make-reward-labels: --calibration: no such file {args.calibration!r}",
+            file=sys.stderr,
+        )
+        return 2
     perturb = PerturbConfig()
     if args.modes:
         try:
@@ -159,6 +168,7 @@ def _make_labels(args: argparse.Namespace) -> int:
         image_size=(args.image_size[0], args.image_size[1]),
         randomize_lighting=not args.no_lighting,
         perturb=perturb,
+        calibration=args.calibration,
     )
     s = generate_twin_labels(args.out, cfg, _progress("episodes"))
     print(

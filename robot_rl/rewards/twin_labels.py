@@ -34,6 +34,7 @@ class LabelGenConfig:
     seed: int = 0  # episode i uses seed + i (reset, lighting, perturbation)
     cameras: tuple[str, ...] = ("front", "wrist")  # cameras to render
     image_size: tuple[int, int] = (128, 128)  # (height, width) pixels
+    calibration: str | None = None  # cell calibration YAML (None: the packaged default cell)
     max_steps: int = 70  # hard cap on steps per episode (10 Hz)
     post_success_steps: int = 6  # steps kept after the first success frame
     after_trigger_steps: int = 6  # steps kept after a stall/drop began
@@ -66,7 +67,9 @@ def generate_twin_labels(
         EnvConfig(
             task=cfg.task,
             obs="pixels",
-            cell=CellConfig(image_size=cfg.image_size, cameras=cfg.cameras),
+            cell=CellConfig(
+                image_size=cfg.image_size, cameras=cfg.cameras, calibration=cfg.calibration
+            ),
         )
     )
     store = EpisodeStore(out, episode_spec(env), durable=False)

@@ -77,6 +77,12 @@ class TrainConfig:
     # Named cell variant of the twin task (robot_rl/twin/variants.py), for training and
     # evaluation alike: "nominal", or "shifted_real", TwinRL's shifted "real" cell.
     cell_variant: str = "nominal"
+    # A cell calibration YAML (calibration/default_cell.yaml's layout, `robot-rl calibrate`)
+    # whose cameras and workspace the twin task uses (None: the packaged default cell). A
+    # camera cropped to a region of interest is one with that region's intrinsics
+    # (docs/twin.md); the reward classifier must see the same cameras (make-reward-labels
+    # --calibration).
+    calibration: str | None = None
     # Deployment: a pre-trained run folder whose checkpoint starts this run (its agent, and its
     # online replay preloaded into the demo buffer as prior data). Ignored when resuming.
     init_from: str | None = None
@@ -357,9 +363,9 @@ def check_resume(run_dir: Path, cfg: TrainConfig, allow: bool) -> dict[str, tupl
 
 def check_paths(cfg: TrainConfig, run_dir: Path | None = None) -> None:
     """ConfigError if ``demo_path`` or ``reward_model`` names no folder, ``init_from`` no
-    run folder with a checkpoint, or ``failure_resets`` no failures file (before any run
-    folder is made). ``init_from`` is not checked when ``run_dir`` has a checkpoint: a
-    resumed run ignores it."""
+    run folder with a checkpoint, ``failure_resets`` no failures file or ``calibration`` no
+    file (before any run folder is made). ``init_from`` is not checked when ``run_dir`` has
+    a checkpoint: a resumed run ignores it."""
     from robot_rl.envs.failure_search import load_failure_seeds
     from robot_rl.loop import checkpoint
 
@@ -372,3 +378,5 @@ def check_paths(cfg: TrainConfig, run_dir: Path | None = None) -> None:
         raise ConfigError(f"init_from: {cfg.init_from!r} is no run folder with a checkpoint")
     if cfg.failure_resets is not None:
         load_failure_seeds(cfg.failure_resets)
+    if cfg.calibration is not None and not Path(cfg.calibration).is_file():
+        raise ConfigError(f"calibration: no such file {cfg.calibration!r}")

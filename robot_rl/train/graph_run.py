@@ -73,6 +73,8 @@ def unsupported(cfg: TrainConfig) -> str:
         return "--graph takes the twin's reward: unset reward_model"
     if cfg.num_envs > 1:
         return "--graph runs one actor node: use --num-envs 1"
+    if cfg.calibration:
+        return "--graph's twin node is the packaged default cell: unset calibration"
     if cfg.init_from or cfg.failure_resets or cfg.cell_variant != "nominal":
         return (
             "--graph has no TwinRL pieces yet (its twin node is the nominal cell): "

@@ -71,12 +71,14 @@ class RunResult:
 
 
 def env_config(cfg: TrainConfig) -> EnvConfig:
-    """The twin env of a twin-task config: task, obs mode, dense reward, image size and
-    cell variant (the cell trained on is the cell evaluated)."""
+    """The twin env of a twin-task config: task, obs mode, dense reward, image size, cell
+    variant and calibration (the cell trained on is the cell evaluated)."""
     task_cfg = replace(make_task(cfg.task).cfg, dense_reward=cfg.dense_reward)
     env_cfg = EnvConfig(task=cfg.task, obs=cfg.obs, task_cfg=task_cfg)
     size = (cfg.image_size, cfg.image_size)
-    env_cfg.cell = replace(env_cfg.cell, image_size=size, variant=cfg.cell_variant)
+    env_cfg.cell = replace(
+        env_cfg.cell, image_size=size, variant=cfg.cell_variant, calibration=cfg.calibration
+    )
     return env_cfg
 
 

@@ -197,7 +197,7 @@ def test_cli_make_reward_labels(tmp_path: Path) -> None:
     store = EpisodeStore(out)
     assert len(store) == 1 and store.spec.cameras == ("front",)
     base = ["make-reward-labels", "--out", str(tmp_path / "x"), "--episodes", "1"]
-    for bad in (["--modes", "mis=1"], ["--modes", "miss"]):
+    for bad in (["--modes", "mis=1"], ["--modes", "miss"], ["--calibration", "nowhere.yaml"]):
         bad_args = parser.parse_args([*base, *bad])
         assert bad_args.func(bad_args) == 2  # one line on stderr, nothing written
     assert not (tmp_path / "x").exists()

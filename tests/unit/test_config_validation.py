@@ -122,6 +122,9 @@ def test_missing_demo_store_is_refused_before_the_run_folder_exists(
 ) -> None:
     (in_tmp / "c.yaml").write_text("demo_path: nowhere\n")
     assert "demo_path: no such folder 'nowhere'" in _refused(in_tmp, capsys, ["--config", "c.yaml"])
+    (in_tmp / "d.yaml").write_text("calibration: nowhere.yaml\n")
+    message = _refused(in_tmp, capsys, ["--config", "d.yaml"])
+    assert "calibration: no such file 'nowhere.yaml'" in message
 
 
 def test_yaml_booleans_are_only_true_and_false_and_exponents_are_floats() -> None:
