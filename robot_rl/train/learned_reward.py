@@ -16,6 +16,7 @@ import numpy as np
 
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.rewards.classifier_reward import ClassifierReward, ClassifierRewardConfig
+from robot_rl.rewards.frames import CameraMismatchError
 from robot_rl.rewards.hold import HoldConfig, SuccessHold
 from robot_rl.rewards.source import RewardSource
 
@@ -105,6 +106,12 @@ def reward_preflight(env: LearnedRewardEnv, episodes: int, out: Path) -> str | N
 
 
 def classifier_source(model_dir: str, cameras: tuple[str, ...], hold_frames: int) -> SuccessHold:
-    """A `robot-rl train-reward` model, sparse 1 once it has fired ``hold_frames`` in a row."""
-    model = ClassifierReward.load(ClassifierRewardConfig(model_dir=model_dir, cameras=cameras))
+    """A `robot-rl train-reward` model, sparse 1 once it has fired ``hold_frames`` in a row.
+    It may read a subset of the env's ``cameras`` (e.g. the wrist camera alone)."""
+    model = ClassifierReward.load(ClassifierRewardConfig(model_dir=model_dir))
+    missing = sorted(set(model.cameras) - set(cameras))
+    if missing:
+        raise CameraMismatchError(
+            f"the reward model reads cameras {list(model.cameras)}; the env has no {missing}"
+        )
     return SuccessHold(model, HoldConfig(hold_frames=hold_frames))

@@ -179,3 +179,13 @@ def test_single_camera_classifier(toy: Path) -> None:
 def test_store_without_camera_is_rejected(toy: Path) -> None:
     with pytest.raises(CameraMismatchError, match="lacks"):
         load_labelled_frames([toy], cameras=("front", "side"))
+
+
+def test_the_training_reward_may_read_a_subset_of_the_env_cameras(trained: Path) -> None:
+    from robot_rl.train.learned_reward import classifier_source
+
+    hold = classifier_source(str(trained), ("front", "wrist", "side"), hold_frames=1)
+    frames = {c: np.zeros((SIZE, SIZE, 3), np.uint8) for c in ("front", "wrist", "side")}
+    assert hold(frames).success in (True, False)  # reads front and wrist, ignores side
+    with pytest.raises(CameraMismatchError, match=r"the env has no \['wrist'\]"):
+        classifier_source(str(trained), ("front",), hold_frames=1)
