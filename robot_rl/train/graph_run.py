@@ -177,9 +177,10 @@ def train_graph(cfg: TrainConfig, run_dir: Path, progress: bool = True) -> RunRe
     have = len(EpisodeStore(demos)) if demos.is_dir() else 0
     if restored is None and cfg.demos > have:  # the missing ones, as the in-process job
         seed = cfg.seed * 7919 + have
-        record_scripted(
-            make_env(cfg), demos, cfg.demos - have, seed, progress, layout=cfg.demo_layout
-        )
+        with make_env(cfg) as demo_env:  # closed here, as in the in-process job
+            record_scripted(
+                demo_env, demos, cfg.demos - have, seed, progress, layout=cfg.demo_layout
+            )
     save_json(cfg, run_dir / "config.json")
     history = [EvalPoint(**row) for row in (restored or {}).get("history", [])]
     result = RunResult(run_dir, history)

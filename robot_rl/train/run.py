@@ -179,7 +179,9 @@ def _fill_demos(
     missing = cfg.demos - len(store) if not cfg.demo_path else 0
     if missing > 0:
         seed = cfg.seed * 7919 + len(store)
-        record_scripted(make_env(cfg), demo_dir, missing, seed, progress, layout=cfg.demo_layout)
+        with make_env(cfg) as demo_env:  # closed here: a renderer left to the GC may be
+            # collected on another thread (zarr's), where its GL context cannot be made current
+            record_scripted(demo_env, demo_dir, missing, seed, progress, layout=cfg.demo_layout)
         store = EpisodeStore(demo_dir)
     learner.load_demos(store)
 

@@ -1,5 +1,5 @@
 """The training job on the twin: kill -9 and resume without losing checkpointed replay, with
-one actor and with two (``num_envs: 2``)."""
+one actor and with two (``num_envs: 2``); every env the job makes is closed."""
 
 from __future__ import annotations
 
@@ -133,3 +133,33 @@ def test_kill_9_then_resume_continues_both_of_two_actors(tmp_path: Path) -> None
         assert final["actors"][aid]["env_steps"] == 150
         assert final["actors"][aid]["episodes"] == final["episodes_by_actor"][aid]
         assert final["highest"][aid] >= 150
+
+
+def test_train_closes_every_env_it_makes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Demo, training and evaluation envs are closed by the job: a renderer left to the
+    garbage collector can be collected on another thread and print an EGL traceback."""
+    from dataclasses import replace
+
+    from robot_rl.train import run
+    from robot_rl.train.config import default_config
+
+    made: list[Any] = []
+    closed: list[Any] = []
+    real_make_env = run.make_env
+
+    def spy(cfg: Any, learned_reward: bool = True) -> Any:
+        env = real_make_env(cfg, learned_reward)
+        close = env.close
+        env.close = lambda: (closed.append(env), close())[1]
+        made.append(env)
+        return env
+
+    monkeypatch.setattr(run, "make_env", spy)
+    cfg = replace(
+        default_config("reach", "state"),
+        demos=1, random_steps=20, env_steps=40, eval_every_steps=40, eval_episodes=1,
+        stop_at_success=None,
+    )  # fmt: skip
+    run.train(cfg, tmp_path / "run", progress=False)
+    assert len(made) == 3  # demos, training, evaluation
+    assert all(any(e is c for c in closed) for e in made)
