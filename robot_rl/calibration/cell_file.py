@@ -152,6 +152,22 @@ def load_calibration(path: str | Path | None = None) -> CellCalibration:
     )
 
 
+def camera_views(
+    cal: CellCalibration, cameras: tuple[str, ...], image_size: tuple[int, int]
+) -> dict[str, list[float]]:
+    """Each camera's pinhole (fx, fy, cx, cy) at the rendered ``image_size`` (height, width):
+    what a model trained on its frames saw. A crop or another lens changes it; the camera's
+    pose does not enter (cell variants move cameras on purpose). Cameras the file lacks are
+    left out."""
+    h, w = image_size
+    views = {}
+    for c in cameras:
+        if c in cal.cameras:
+            k = cal.cameras[c].intrinsics.scaled(w, h)
+            views[c] = [round(float(v), 3) for v in (k.fx, k.fy, k.cx, k.cy)]
+    return views
+
+
 def check_camera_matches(cal: CameraCalibration, serial: str, width: int, height: int) -> None:
     """Refuse a calibration made for another camera or image size (CalibrationFileError).
     An empty recorded or running serial is not compared (version 1 files, unknown device)."""

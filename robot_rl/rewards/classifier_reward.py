@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -92,9 +93,15 @@ class ClassifierReward(BatchedRewardSource):
     """
 
     def __init__(
-        self, model: SuccessClassifier, threshold: float, cfg: ClassifierRewardConfig
+        self,
+        model: SuccessClassifier,
+        threshold: float,
+        cfg: ClassifierRewardConfig,
+        camera_views: Mapping[str, list[float]] | None = None,
     ) -> None:
         check_cameras(model.cfg.cameras, cfg.cameras, "classifier")
+        # camera -> pinhole (fx, fy, cx, cy) of the training frames, when they recorded it
+        self.camera_views = camera_views
         self.model = model.eval()
         self.cfg = cfg
         self.name = "vlm_classifier" if model.cfg.backbone == "clip" else "classifier"
@@ -109,7 +116,7 @@ class ClassifierReward(BatchedRewardSource):
         if not isinstance(cfg, ClassifierRewardConfig):
             cfg = ClassifierRewardConfig(model_dir=str(cfg))
         model, meta = load_classifier(cfg.model_dir, cfg.clip_model_dir)
-        return cls(model, float(meta["threshold"]), cfg)
+        return cls(model, float(meta["threshold"]), cfg, meta.get("camera_views"))
 
     @torch.no_grad()
     def score_batch(self, frames: Frames) -> BatchScores:

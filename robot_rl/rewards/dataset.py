@@ -8,6 +8,7 @@ leak them into validation and overstate accuracy.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ class LabelledFrames:
     images: Mapping[str, np.ndarray]  # camera -> (N, H, W, 3) uint8
     labels: np.ndarray  # (N,) bool, True = success
     episode: np.ndarray  # (N,) int64 episode id (unique across the stores loaded)
+    # camera -> pinhole (fx, fy, cx, cy) at the image size, when every episode recorded it
+    camera_views: Mapping[str, list[float]] | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -45,7 +48,10 @@ class LabelledFrames:
     def subset(self, index: np.ndarray) -> LabelledFrames:
         """The frames at ``index`` (a copy)."""
         return LabelledFrames(
-            {c: v[index] for c, v in self.images.items()}, self.labels[index], self.episode[index]
+            {c: v[index] for c, v in self.images.items()},
+            self.labels[index],
+            self.episode[index],
+            self.camera_views,
         )
 
 
@@ -65,6 +71,7 @@ def load_labelled_frames(
     episodes: list[np.ndarray] = []
     shape: tuple[int, ...] | None = None
     next_id = 0
+    views: set[str] = set()  # each episode's recorded pinholes (JSON; "" = not recorded)
     for root in stores:
         if not (Path(root) / "episodes.zarr").exists():
             raise FileNotFoundError(f"no episode store at {root}")
@@ -85,14 +92,23 @@ def load_labelled_frames(
             for c in cameras:
                 images.setdefault(c, []).append(ep.images[c][1:])
             labels.append(ep.success)
+            recorded = ep.metadata.get("camera_views") or {}
+            view = {c: recorded[c] for c in cameras if c in recorded}
+            views.add(json.dumps(view, sort_keys=True) if len(view) == len(cameras) else "")
             episodes.append(np.full(ep.num_steps, next_id, np.int64))
             next_id += 1
     if not labels:
         raise RewardInputError(f"no committed episodes in {[str(s) for s in stores]}")
+    if len(views - {""}) > 1:
+        raise RewardInputError(
+            f"the episodes were rendered through different camera pinholes "
+            f"{sorted(views - {''})}: train on frames of one cell calibration"
+        )
     return LabelledFrames(
         {c: np.concatenate(v) for c, v in images.items()},
         np.concatenate(labels).astype(bool),
         np.concatenate(episodes),
+        None if "" in views else json.loads(views.pop()),
     )
 
 

@@ -7,7 +7,9 @@ in its own colour.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +36,10 @@ def write_toy_store(
     size_px: int = 32,
     cameras: tuple[str, ...] = ("front", "wrist"),
     seed: int = 0,
+    metadata: Mapping[str, Any] | None = None,
 ) -> EpisodeStore:
-    """Write ``episodes`` toy episodes; half of them rise past the middle (successes)."""
+    """Write ``episodes`` toy episodes; half of them rise past the middle (successes).
+    ``metadata`` goes into every episode's."""
     rng = np.random.default_rng(seed)
     spec = EpisodeSpec(
         state_dim=1, action_dim=1, cameras=cameras, image_shape=(size_px, size_px, 3)
@@ -56,7 +60,7 @@ def write_toy_store(
             store.add_step(
                 np.zeros(1, np.float32), float(success), obs(heights[t]), t, success=success
             )
-        store.end_episode({"source": "toy", "episode": e})
+        store.end_episode({"source": "toy", "episode": e, **(metadata or {})})
     return store
 
 

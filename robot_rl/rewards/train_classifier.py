@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,6 +66,7 @@ class TrainResult:
     best_step: int
     cached_views: int
     seconds: float
+    camera_views: Mapping[str, list[float]] | None = None  # the frames' pinholes, if recorded
 
     def summary(self) -> dict[str, Any]:
         """Plain-JSON report (saved in the model directory)."""
@@ -93,7 +94,8 @@ def train_success_classifier(
     say = log or (lambda _msg: None)
     cams = model.cfg.cameras
     if tuple(data.cameras) != cams:
-        data = LabelledFrames({c: data.images[c] for c in cams}, data.labels, data.episode)
+        views = {c: data.camera_views[c] for c in cams} if data.camera_views else None
+        data = LabelledFrames({c: data.images[c] for c in cams}, data.labels, data.episode, views)
     # Split first, then cap: validation keeps every frame of its episodes, so its
     # precision is measured at the class balance the recorded data really has.
     train, val = split_by_episode(data, cfg.val_fraction, cfg.seed)
@@ -153,6 +155,7 @@ def train_success_classifier(
         best_step=best[1],
         cached_views=batches.views,
         seconds=time.perf_counter() - t0,
+        camera_views=data.camera_views,
     )
 
 
@@ -236,4 +239,7 @@ class _BatchSource:
 
 def result_to_json(result: TrainResult, cfg: TrainRewardConfig) -> dict[str, Any]:
     """The report plus the training config, for the model directory."""
-    return {"report": result.summary(), "training": asdict(cfg)}
+    out = {"report": result.summary(), "training": asdict(cfg)}
+    if result.camera_views is not None:
+        out["camera_views"] = dict(result.camera_views)
+    return out

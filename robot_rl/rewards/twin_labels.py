@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robot_rl.calibration.cell_file import camera_views
 from robot_rl.data.episodes import EpisodeStore
 from robot_rl.data.recorder import EpisodeRecorder, episode_spec
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
@@ -73,7 +74,11 @@ def generate_twin_labels(
         )
     )
     store = EpisodeStore(out, episode_spec(env), durable=False)
-    rec = EpisodeRecorder(env, store, {"source": "twin_labels", "task": cfg.task})
+    # The cameras' pinholes go with every episode: a classifier trained on these frames
+    # records them and refuses an env whose cameras see the cell through other ones.
+    views = camera_views(env.cell.calibration, cfg.cameras, cfg.image_size)
+    meta = {"source": "twin_labels", "task": cfg.task, "camera_views": views}
+    rec = EpisodeRecorder(env, store, meta)
     lights = LightRandomizer(env.cell.model, cfg.lighting)
     t0 = time.perf_counter()
     frames = positives = 0

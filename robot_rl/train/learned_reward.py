@@ -8,6 +8,7 @@ privileged predicate, for logging and evaluation only.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -105,13 +106,29 @@ def reward_preflight(env: LearnedRewardEnv, episodes: int, out: Path) -> str | N
     )
 
 
-def classifier_source(model_dir: str, cameras: tuple[str, ...], hold_frames: int) -> SuccessHold:
+def classifier_source(
+    model_dir: str,
+    cameras: tuple[str, ...],
+    hold_frames: int,
+    camera_views: Mapping[str, list[float]] | None = None,
+) -> SuccessHold:
     """A `robot-rl train-reward` model, sparse 1 once it has fired ``hold_frames`` in a row.
-    It may read a subset of the env's ``cameras`` (e.g. the wrist camera alone)."""
+    It may read a subset of the env's ``cameras`` (e.g. the wrist camera alone). With the
+    env's ``camera_views`` (`camera_views` of its calibration), a model whose frames recorded
+    other pinholes (a crop, another lens or image size) is refused."""
     model = ClassifierReward.load(ClassifierRewardConfig(model_dir=model_dir))
     missing = sorted(set(model.cameras) - set(cameras))
     if missing:
         raise CameraMismatchError(
             f"the reward model reads cameras {list(model.cameras)}; the env has no {missing}"
         )
+    trained = model.camera_views or {}
+    for cam in model.cameras:
+        want, have = trained.get(cam), (camera_views or {}).get(cam)
+        if want is not None and have is not None and not np.allclose(want, have, rtol=1e-3):
+            raise CameraMismatchError(
+                f"the reward model was trained on {cam} frames with pinhole fx fy cx cy = "
+                f"{want}, this env's {cam} has {have}: another cell calibration (crop, lens "
+                "or image size); retrain it on this cell's frames"
+            )
     return SuccessHold(model, HoldConfig(hold_frames=hold_frames))

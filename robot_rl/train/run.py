@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from robot_rl.agents.sac import SACAgent
 from robot_rl.agents.types import obs_spec_from_space
+from robot_rl.calibration.cell_file import camera_views, load_calibration
 from robot_rl.data.episodes import EpisodeStore
 from robot_rl.data.recorder import episode_spec
 from robot_rl.envs.failure_search import load_failure_seeds
@@ -91,7 +92,9 @@ def make_env(cfg: TrainConfig, learned_reward: bool = True) -> Any:
     env_cfg = env_config(cfg)
     if cfg.reward_model is None or not learned_reward:
         return TwinEnv(env_cfg)
-    source = classifier_source(cfg.reward_model, env_cfg.cell.cameras, cfg.reward_hold_frames)
+    cell = env_cfg.cell
+    views = camera_views(load_calibration(cell.calibration), cell.cameras, cell.image_size)
+    source = classifier_source(cfg.reward_model, cell.cameras, cfg.reward_hold_frames, views)
     return LearnedRewardEnv(env_cfg, source)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from robot_rl.calibration.cell_file import camera_views, load_calibration
 from robot_rl.data.episodes import EpisodeStore
 from robot_rl.envs.twin_env import EnvConfig, TwinEnv
 from robot_rl.rewards.cli import register_cli
@@ -173,6 +174,9 @@ def test_labelled_frames_load(labels: Path) -> None:
     data = load_labelled_frames([labels])
     assert data.cameras == ("front", "wrist") and data.image_shape == (*SIZE, 3)
     assert 0 < data.positives < len(data)
+    # The pinholes the frames were rendered through: the default cell's, at the image size.
+    assert data.camera_views == camera_views(load_calibration(None), data.cameras, SIZE)
+    assert data.camera_views["front"][0] < 2 * SIZE[1]  # fx in pixels of the 48x48 image
 
 
 def test_cli_make_reward_labels(tmp_path: Path) -> None:

@@ -189,3 +189,63 @@ def test_the_training_reward_may_read_a_subset_of_the_env_cameras(trained: Path)
     assert hold(frames).success in (True, False)  # reads front and wrist, ignores side
     with pytest.raises(CameraMismatchError, match=r"the env has no \['wrist'\]"):
         classifier_source(str(trained), ("front",), hold_frames=1)
+
+
+VIEW = {"front": [56.0, 56.0, 31.5, 31.5], "wrist": [40.0, 40.0, 31.5, 31.5]}
+
+
+def test_frames_carry_their_camera_pinholes_and_a_mix_is_refused(tmp_path: Path) -> None:
+    a = tmp_path / "a"
+    write_toy_store(a, episodes=2, size_px=SIZE, metadata={"camera_views": VIEW})
+    assert load_labelled_frames([a]).camera_views == VIEW
+    assert load_labelled_frames([a], ("wrist",)).camera_views == {"wrist": VIEW["wrist"]}
+    crop = {**VIEW, "front": [112.0, 112.0, 20.0, 35.0]}
+    b = tmp_path / "b"
+    write_toy_store(b, episodes=2, size_px=SIZE, metadata={"camera_views": crop})
+    assert load_labelled_frames([b], ("wrist",)).camera_views == {"wrist": VIEW["wrist"]}
+    with pytest.raises(RewardInputError, match="different camera pinholes"):
+        load_labelled_frames([a, b])
+    assert load_labelled_frames([a, b], ("wrist",)).camera_views == {"wrist": VIEW["wrist"]}
+    c = tmp_path / "c"  # recorded without pinholes: unknown, nothing to check against
+    write_toy_store(c, episodes=2, size_px=SIZE)
+    assert load_labelled_frames([a, c]).camera_views is None
+
+
+def test_the_training_reward_refuses_frames_of_another_calibration(
+    toy: Path, tmp_path: Path
+) -> None:
+    from robot_rl.train.learned_reward import classifier_source
+
+    data = dataclasses.replace(load_labelled_frames([toy]), camera_views=VIEW)
+    model = SuccessClassifier(tiny_config(frozen=True, cameras=("wrist",)))
+    result = train_success_classifier(model, data, fast_train_config(steps=10))
+    assert result.camera_views == {"wrist": VIEW["wrist"]}
+    out = save_classifier(tmp_path / "clf", result, fast_train_config())
+    assert ClassifierReward.load(out).camera_views == {"wrist": VIEW["wrist"]}
+    cams = ("front", "wrist")
+    classifier_source(str(out), cams, 1, VIEW)  # the same pinholes
+    classifier_source(str(out), cams, 1, {**VIEW, "front": [1.0, 1.0, 1.0, 1.0]})  # unread
+    classifier_source(str(out), cams, 1, None)  # the env's are unknown
+    with pytest.raises(CameraMismatchError, match="trained on wrist frames with pinhole"):
+        classifier_source(str(out), cams, 1, {"wrist": [80.0, 80.0, 31.5, 31.5]})
+
+
+def test_training_on_a_cropped_cell_refuses_a_classifier_of_the_full_view(
+    toy: Path, tmp_path: Path
+) -> None:
+    from robot_rl.calibration.cell_file import camera_views, load_calibration
+    from robot_rl.train.config import default_config
+    from robot_rl.train.run import make_env
+
+    crop = str(Path(__file__).parents[2] / "benchmarks" / "cells" / "front_roi_cell.yaml")
+    full = camera_views(load_calibration(None), ("front", "wrist"), (SIZE, SIZE))
+    data = dataclasses.replace(load_labelled_frames([toy]), camera_views=full)
+    result = train_success_classifier(
+        SuccessClassifier(tiny_config(frozen=True)), data, fast_train_config(steps=10)
+    )
+    out = save_classifier(tmp_path / "clf", result, fast_train_config())
+    cfg = dataclasses.replace(default_config("pick_cube", "pixels"), reward_model=str(out))
+    cfg = dataclasses.replace(cfg, image_size=SIZE)
+    make_env(cfg).close()  # the cell the frames came from
+    with pytest.raises(CameraMismatchError, match="trained on front frames"):
+        make_env(dataclasses.replace(cfg, calibration=crop))
